@@ -1,0 +1,51 @@
+// Build-time configuration. Every limit and feature switch of mgts lives here,
+// named as in Mongoose's src/config.h where Mongoose has a name for it.
+//
+// These are plain `export const` literals on purpose: rollup propagates them
+// into every module and drops the branches they disable, so a feature that is
+// switched off costs no bytes in the bundle. A board build replaces values from
+// boards/<board>/config.ts (see rollup.config.js); nothing reads them at run
+// time from elsewhere.
+
+/** Size of each connection's receive and send buffer, made once in mg_mgr_init. */
+export const MG_IO_SIZE = 2048;
+/** Connections in the pool (listeners included). Device boards set 8: lwIP on ESP32 has 8 TCP PCBs. */
+export const MG_MAX_CONNS = 64;
+/** Headers parsed per HTTP message; more than this is answered with 431. */
+export const MG_MAX_HTTP_HEADERS = 30;
+/** Timers in the manager's fixed timer table (mg_timer_add). */
+export const MG_MAX_TIMERS = 16;
+/** Host names being resolved at once. */
+export const MG_MAX_RESOLVES = 4;
+/** Size of c.label, as in Mongoose (char label[50]). */
+export const MG_LABEL_SIZE = 50;
+/** Scratch bytes per connection (Mongoose's c->data). */
+export const MG_DATA_SIZE = 32;
+/** Longest formatted log line; longer lines are cut. */
+export const MG_LOG_LINE = 256;
+/** JSON nesting limit of mg_json_get (MG_JSON_MAX_DEPTH). */
+export const MG_JSON_MAX_DEPTH = 30;
+/** Longest file path mg_http_serve_dir builds (MG_PATH_MAX on ESP32). */
+export const MG_PATH_MAX = 128;
+/** Name of the index file of a directory. */
+export const MG_HTTP_INDEX = "index.html";
+
+/** Idle timeout: a connection with no traffic for this long is closed. 0 = never (Mongoose's behaviour). */
+export const MG_IDLE_TIMEOUT_MS = 0;
+/** How long a resolve may take before MG_EV_ERROR "DNS timeout". */
+export const MG_DNS_TIMEOUT_MS = 3000;
+/** How long a TCP connect may take before MG_EV_ERROR "connect timeout". */
+export const MG_CONNECT_TIMEOUT_MS = 10000;
+
+/** Logging; false compiles every MG_ERROR/MG_INFO/MG_DEBUG/MG_VERBOSE call out. */
+export const MG_ENABLE_LOG = true;
+/** The default log level (Mongoose's default is MG_LL_DEBUG; a device wants less). */
+export const MG_LOG_LEVEL_DEFAULT = 2;
+/** Hex dumps of traffic for connections with is_hexdumping. */
+export const MG_ENABLE_HEXDUMP = true;
+/** The HTTP protocol (src/http.ts). */
+export const MG_ENABLE_HTTP = true;
+/** WebSocket (src/ws.ts); needs HTTP. */
+export const MG_ENABLE_WS = true;
+/** UDP sockets. */
+export const MG_ENABLE_UDP = true;

@@ -1,0 +1,53 @@
+// mg_iobuf: a fixed byte buffer with a fill level (Mongoose's struct mg_iobuf).
+//
+// Difference from Mongoose, on purpose: buffers never grow. Each connection's
+// recv and send buffers are made once, MG_IO_SIZE bytes, in mg_mgr_init; an
+// add that does not fit adds nothing and returns 0. On a device with ~77 KB
+// of XS heap, a buffer that grows under a slow peer is how a server dies.
+
+export class mg_iobuf {
+  buf: Uint8Array;
+  size: number;
+  len = 0;
+  constructor(size: number) {
+    this.buf = new Uint8Array(size);
+    this.size = size;
+  }
+}
+
+/** Copies n bytes; on XS a subarray() costs 4 slots, so no views are made. */
+export function mg_copy(dst: Uint8Array, dofs: number, src: Uint8Array, sofs: number, n: number): void {
+  if (sofs === 0 && n === src.length && n > 0) {
+    dst.set(src, dofs);
+  } else if (src === dst) {
+    dst.copyWithin(dofs, sofs, sofs + n);
+  } else {
+    for (let i = 0; i < n; i++) dst[dofs + i] = src[sofs + i];
+  }
+}
+
+/**
+ * Inserts len bytes of src (from sofs) at offset ofs, moving what follows.
+ * src null reserves zeroed space. Returns the new length, or 0 when it does
+ * not fit (the buffer is left unchanged).
+ */
+export function mg_iobuf_add(io: mg_iobuf, ofs: number, src: Uint8Array | null, sofs: number, len: number): number {
+  if (ofs > io.len) ofs = io.len;
+  if (io.len + len > io.size) return 0;
+  if (ofs < io.len) io.buf.copyWithin(ofs + len, ofs, io.len);
+  if (src !== null) mg_copy(io.buf, ofs, src, sofs, len);
+  else io.buf.fill(0, ofs, ofs + len);
+  io.len += len;
+  return io.len;
+}
+
+/** Removes len bytes at ofs (clamped), moving the tail down. Returns the number removed. */
+export function mg_iobuf_del(io: mg_iobuf, ofs: number, len: number): number {
+  if (ofs > io.len) ofs = io.len;
+  if (ofs + len > io.len) len = io.len - ofs;
+  if (len > 0) {
+    io.buf.copyWithin(ofs, ofs + len, io.len);
+    io.len -= len;
+  }
+  return len;
+}

@@ -1,0 +1,156 @@
+// Logging (Mongoose's log.c): levels, the MG_ERROR..MG_VERBOSE calls, a
+// replaceable sink, and hex dumps.
+//
+// With MG_ENABLE_LOG false every function here returns at once; rollup then
+// drops the calls, so logging costs no bytes in the bundle.
+import { MG_ENABLE_LOG, MG_LOG_LEVEL_DEFAULT, MG_LOG_LINE } from "./config.js";
+import { mg_va, mg_vxprintf, mg_xout, mg_xputc, mg_xputs } from "./fmt.js";
+
+export const MG_LL_NONE = 0;
+export const MG_LL_ERROR = 1;
+export const MG_LL_INFO = 2;
+export const MG_LL_DEBUG = 3;
+export const MG_LL_VERBOSE = 4;
+
+/**
+ * A log sink gets whole lines as bytes (buf[ofs..ofs+len), ending in "\n").
+ * TypeScript adaptation: Mongoose's sink is called once per character; one
+ * call per line suits JavaScript sinks (a UART write, trace(), a file) better.
+ */
+export type mg_log_fn = (buf: Uint8Array, ofs: number, len: number, param: any) => void;
+
+class LogState {
+  level = MG_LOG_LEVEL_DEFAULT;
+  fn: mg_log_fn | null = null;
+  param: any = null;
+  hal_fn: mg_log_fn | null = null; // the default sink, installed by mg_mgr_init from the HAL
+  line: Uint8Array | null = null;
+  out = new mg_xout();
+  ap = new mg_va();
+  millis: () => number = zero;
+}
+function zero(): number {
+  return 0;
+}
+// One mutable object, not module-level lets: a preloaded module's bindings
+// stay writable through an alias, and one object keeps the state in one place.
+const S = new LogState();
+
+export function mg_log_set(level: number): void {
+  S.level = level;
+}
+export function mg_log_level(): number {
+  return S.level;
+}
+/** Sends log lines to fn instead of the HAL's sink; null restores the HAL's. */
+export function mg_log_set_fn(fn: mg_log_fn | null, param?: any): void {
+  S.fn = fn;
+  S.param = param;
+}
+/** Called by mg_mgr_init: the HAL's sink and clock. */
+export function mg_log_init(hal_fn: mg_log_fn, millis: () => number): void {
+  S.hal_fn = hal_fn;
+  S.millis = millis;
+}
+
+function begin(level: number): mg_xout {
+  S.line ??= new Uint8Array(MG_LOG_LINE);
+  const o = S.out;
+  o.buf = S.line;
+  o.ofs = 0;
+  o.cap = MG_LOG_LINE - 1; // room for the newline
+  o.n = 0;
+  mg_xputs(o, (Math.floor(S.millis()) % 0x1000000).toString(16).padStart(6, "0"));
+  mg_xputc(o, 32);
+  mg_xputc(o, 48 + level);
+  mg_xputc(o, 32);
+  return o;
+}
+
+function end(o: mg_xout): void {
+  let n = o.n > o.cap ? o.cap : o.n;
+  o.buf[n++] = 10;
+  const fn = S.fn ?? S.hal_fn;
+  if (fn === null) return;
+  try {
+    fn(o.buf, 0, n, S.param);
+  } catch {
+    // a broken sink must not take the event loop down with it
+  }
+}
+
+/** mg_log(level, fmt, args): formats one line if level is enabled. */
+export function mg_log(level: number, fmt: string, args: ArrayLike<any>): void {
+  if (!MG_ENABLE_LOG || level > S.level) return;
+  const o = begin(level);
+  const ap = S.ap;
+  ap.a = args;
+  ap.i = 0;
+  mg_vxprintf(o, fmt, ap);
+  ap.a = NOARGS;
+  end(o);
+}
+const NOARGS: any[] = [];
+
+export function MG_ERROR(fmt: string, ...args: any[]): void {
+  if (MG_ENABLE_LOG && S.level >= MG_LL_ERROR) mg_log(MG_LL_ERROR, fmt, args);
+}
+export function MG_INFO(fmt: string, ...args: any[]): void {
+  if (MG_ENABLE_LOG && S.level >= MG_LL_INFO) mg_log(MG_LL_INFO, fmt, args);
+}
+export function MG_DEBUG(fmt: string, ...args: any[]): void {
+  if (MG_ENABLE_LOG && S.level >= MG_LL_DEBUG) mg_log(MG_LL_DEBUG, fmt, args);
+}
+export function MG_VERBOSE(fmt: string, ...args: any[]): void {
+  if (MG_ENABLE_LOG && S.level >= MG_LL_VERBOSE) mg_log(MG_LL_VERBOSE, fmt, args);
+}
+
+/** Logs a caught exception (any thrown value) with a prefix. */
+export function mg_log_error_value(level: number, prefix: string, e: unknown): void {
+  if (!MG_ENABLE_LOG || level > S.level) return;
+  const o = begin(level);
+  mg_xputs(o, prefix);
+  let msg: string;
+  try {
+    msg = e instanceof Error ? e.message : String(e);
+  } catch {
+    msg = "?";
+  }
+  mg_xputs(o, msg);
+  end(o);
+}
+
+const HEX = "0123456789abcdef";
+const cca = String.prototype.charCodeAt;
+
+/**
+ * Hex dump through the log at level INFO regardless of mg_log_set, as
+ * Mongoose does: 16 bytes a row, offset, hex, then the printable characters.
+ */
+export function mg_hexdump(buf: Uint8Array, ofs: number, len: number): void {
+  if (!MG_ENABLE_LOG) return;
+  for (let row = 0; row < len; row += 16) {
+    const o = begin(MG_LL_INFO);
+    o.n = 0; // hex dump rows carry no prefix
+    for (let k = 12; k >= 0; k -= 4) mg_xputc(o, cca.call(HEX, (row >> k) & 15));
+    mg_xputc(o, 32);
+    mg_xputc(o, 32);
+    for (let i = 0; i < 16; i++) {
+      if (row + i < len) {
+        const b = buf[ofs + row + i];
+        mg_xputc(o, cca.call(HEX, b >> 4));
+        mg_xputc(o, cca.call(HEX, b & 15));
+      } else {
+        mg_xputc(o, 32);
+        mg_xputc(o, 32);
+      }
+      mg_xputc(o, 32);
+    }
+    mg_xputc(o, 32);
+    for (let i = 0; i < 16 && row + i < len; i++) {
+      const b = buf[ofs + row + i];
+      mg_xputc(o, b >= 32 && b < 127 ? b : 46);
+    }
+    end(o);
+  }
+}
