@@ -1,540 +1,659 @@
-// printf (Mongoose's fmt.c / printf.c): one engine, mg_vxprintf, writing into
-// a byte sink; mg_snprintf, mg_printf, mg_http_reply, the log and the
-// WebSocket printf are all built on it.
+// printf (Mongoose's fmt.c and printf.c): one engine, mg_vxprintf, writing
+// bytes into a sink (mg_xout). mg_snprintf, mg_mprintf, mg_printf, the log
+// and the WebSocket printf are built on it.
 //
-// Specifiers: %c %s %d %i %u %x %X %o %p %f %e %g %%, flags # - 0 +, space,
-// width, .precision and *; h hh l ll z accepted (JS numbers need no width).
-// %s takes a string or an mg_str (null prints "(null)"); %.*s takes a length.
-// %M takes a printer function (mg_pm_t) and whatever it consumes; %m does the
-// same inside double quotes: mg_printf(c, "{%m:%d}", mg_print_esc, 0, "key", 1).
+// Specifiers: %c %s %d %i %u %x %X %o %p %f %F %e %E %g %G %%; flags # - 0 +
+// and space; width and .precision, either may be *; length modifiers h hh l
+// ll z j t accepted. %M takes a printer (mg_pm_t) and whatever it consumes;
+// %m does the same inside double quotes:
+//   mg_snprintf(buf, n, "{%m:%d}", ...MG_ESC("key"), 1)  ->  {"key":1}
+//
+// Allocation: the engine writes bytes straight into the sink and reads the
+// format with a cached charCodeAt, so integers, strings, mg_str and the
+// printers allocate nothing. Floats are formatted with JS number methods,
+// which make strings: that is the one allocating edge.
 import type { mg_addr } from "./net.js";
-import { mg_is_str, mg_str, mg_utf8_put } from "./str.js";
+import { mg_is_str, mg_str, mg_utf8_decode, mg_utf8_len } from "./str.js";
+import { mg_base64_char } from "./util.js";
 
 const cca = String.prototype.charCodeAt;
+const EMPTY = new Uint8Array(0); // zero length: nothing is ever written to it
+const NOARGS: any[] = [];
 
 /**
- * A byte sink: byte k goes to buf[ofs + k] while k < cap; n counts every
- * byte, so n > cap means the output was cut (snprintf semantics).
+ * A byte sink: byte k of the output goes to buf[ofs + k] while k < cap; n
+ * counts every byte, so n > cap means the output was cut (snprintf
+ * semantics). Reset n to 0 to reuse it.
  */
 export class mg_xout {
-  buf: Uint8Array = EMPTY;
-  ofs = 0;
-  cap = 0;
+  buf: Uint8Array;
+  ofs: number;
+  cap: number;
   n = 0;
+  constructor(buf: Uint8Array = EMPTY, ofs = 0, cap = 0) {
+    this.buf = buf;
+    this.ofs = ofs;
+    this.cap = cap;
+  }
 }
-const EMPTY = new Uint8Array(0);
 
-/** An argument cursor: C's va_list. */
+/** An argument cursor, C's va_list: the next argument is a[i]. */
 export class mg_va {
-  a: ArrayLike<any> = NONE;
-  i = 0;
+  a: ArrayLike<any>;
+  i: number;
+  constructor(a: ArrayLike<any> = NOARGS, i = 0) {
+    this.a = a;
+    this.i = i;
+  }
 }
-const NONE: any[] = [];
 
 /** A %M / %m printer: takes its arguments from ap, writes to o, returns the bytes written. */
 export type mg_pm_t = (o: mg_xout, ap: mg_va) => number;
 
-export function mg_xputc(o: mg_xout, ch: number): void {
-  if (o.n < o.cap) o.buf[o.ofs + o.n] = ch;
+export function mg_xputc(o: mg_xout, byte: number): void {
+  if (o.n < o.cap) o.buf[o.ofs + o.n] = byte;
   o.n++;
 }
 
 /** Writes a JS string as UTF-8. */
 export function mg_xputs(o: mg_xout, s: string): void {
-  const room = o.cap - o.n;
-  const n = mg_utf8_put(s, o.buf, o.ofs + o.n, room > 0 ? room : 0);
-  o.n += n;
+  put_js(o, s, 0x7fffffff, 0);
 }
 
 export function mg_xputb(o: mg_xout, buf: Uint8Array, ofs: number, len: number): void {
+  for (let i = 0; i < len; i++) mg_xputc(o, buf[ofs + i]);
+}
+
+// --- byte writers ------------------------------------------------------------
+
+const MODE_RAW = 0;
+const MODE_JSON = 1;
+const MODE_HTML = 2;
+
+function hexc(v: number, upper: boolean): number {
+  return v < 10 ? 48 + v : (upper ? 55 : 87) + v;
+}
+
+function put_n(o: mg_xout, byte: number, count: number): void {
+  for (let i = 0; i < count; i++) mg_xputc(o, byte);
+}
+
+function put_amp(o: mg_xout, a: number, b: number, c: number, d: number): void {
+  mg_xputc(o, 38);
+  mg_xputc(o, a);
+  mg_xputc(o, b);
+  if (c !== 0) mg_xputc(o, c);
+  if (d !== 0) mg_xputc(o, d);
+  mg_xputc(o, 59);
+}
+
+/** One ASCII byte, escaped for the mode. */
+function put_esc(o: mg_xout, c: number, mode: number): void {
+  if (mode === MODE_JSON) {
+    let e = 0;
+    if (c === 34 || c === 92) e = c;
+    else if (c === 8) e = 98;
+    else if (c === 9) e = 116;
+    else if (c === 10) e = 110;
+    else if (c === 12) e = 102;
+    else if (c === 13) e = 114;
+    if (e !== 0) {
+      mg_xputc(o, 92);
+      mg_xputc(o, e);
+      return;
+    }
+    if (c < 32) {
+      // other control bytes: \u00XX keeps the output valid JSON
+      mg_xputc(o, 92);
+      mg_xputc(o, 117);
+      mg_xputc(o, 48);
+      mg_xputc(o, 48);
+      mg_xputc(o, hexc(c >> 4, false));
+      mg_xputc(o, hexc(c & 15, false));
+      return;
+    }
+  } else if (mode === MODE_HTML) {
+    if (c === 38) return put_amp(o, 97, 109, 112, 0); // &amp;
+    if (c === 60) return put_amp(o, 108, 116, 0, 0); // &lt;
+    if (c === 62) return put_amp(o, 103, 116, 0, 0); // &gt;
+    if (c === 34) return put_amp(o, 35, 51, 52, 0); // &#34;
+    if (c === 39) return put_amp(o, 35, 51, 57, 0); // &#39;
+  }
+  mg_xputc(o, c);
+}
+
+/**
+ * Writes a JS string as UTF-8, at most limit bytes of it (counted before
+ * escaping; a character can be cut, as C cuts bytes). ASCII goes through the
+ * escaper of mode; other bytes are written as they are.
+ */
+function put_js(o: mg_xout, s: string, limit: number, mode: number): void {
+  const n = s.length;
+  let k = 0;
+  for (let i = 0; i < n && k < limit; i++) {
+    let cp = cca.call(s, i);
+    if (cp < 0x80) {
+      put_esc(o, cp, mode);
+      k++;
+      continue;
+    }
+    if (cp >= 0xd800 && cp < 0xdc00 && i + 1 < n) {
+      const lo = cca.call(s, i + 1);
+      if (lo >= 0xdc00 && lo < 0xe000) {
+        cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+        i++;
+      }
+    }
+    if (cp >= 0xd800 && cp < 0xe000) cp = 0xfffd; // a lone surrogate
+    const nb = cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+    const lead = nb === 2 ? 0xc0 : nb === 3 ? 0xe0 : 0xf0;
+    for (let m = nb - 1; m >= 0 && k < limit; m--, k++) {
+      const v = cp >> (6 * m);
+      mg_xputc(o, m === nb - 1 ? lead | v : 0x80 | (v & 63));
+    }
+  }
+}
+
+function put_bytes(o: mg_xout, b: Uint8Array, ofs: number, len: number, mode: number): void {
   for (let i = 0; i < len; i++) {
-    if (o.n < o.cap) o.buf[o.ofs + o.n] = buf[ofs + i];
-    o.n++;
+    const c = b[ofs + i];
+    if (c < 0x80) put_esc(o, c, mode);
+    else mg_xputc(o, c);
   }
 }
 
-function pad(o: mg_xout, ch: number, n: number): void {
-  for (let i = 0; i < n; i++) mg_xputc(o, ch);
+/** Unsigned decimal of a non-negative integer below 2^53. */
+function put_udec(o: mg_xout, v: number): void {
+  let d = 1;
+  while (d * 10 <= v) d *= 10;
+  for (;;) {
+    mg_xputc(o, 48 + (Math.floor(v / d) % 10));
+    if (d === 1) break;
+    d /= 10; // exact: powers of ten below 2^53
+  }
 }
 
-const DIGITS = "0123456789abcdef0123456789ABCDEF";
+// --- fields ------------------------------------------------------------------
 
-/** Length a string (or mg_str, bytes) takes as UTF-8, limited to prec bytes when prec >= 0. */
-function str_len(v: any, prec: number): number {
-  let n: number;
-  if (typeof v === "string") {
-    n = 0;
-    for (let i = 0; i < v.length; i++) {
-      const c = cca.call(v, i);
-      n += c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c < 0xdc00 ? (i++, 4) : 3;
-    }
-  } else n = v.len;
-  return prec >= 0 && prec < n ? prec : n;
-}
+const F_LEFT = 1;
+const F_ZERO = 2;
+const F_ALT = 4;
+const F_PLUS = 8;
+const F_SPACE = 16;
 
-function put_str(o: mg_xout, v: any, len: number): void {
-  if (typeof v === "string") {
-    // write into a bounded window so a precision cuts the string
-    const room = o.cap - o.n;
-    const cap = room < len ? (room > 0 ? room : 0) : len;
-    mg_utf8_put(v, o.buf, o.ofs + o.n, cap);
-    o.n += len;
+// Digits of an integer, least significant first; made on first use (see util.ts
+// for why nothing mutable is made at module top level).
+let digits: Uint8Array | null = null;
+
+/**
+ * A number field: padding, sign, "0x", precision zeros, then the body: dn
+ * bytes of digits[] backwards when str is null, else the ASCII string str.
+ */
+function put_field(o: mg_xout, flags: number, width: number, zero_ok: boolean, sign: number, pfx: number, zeros: number, str: string | null, dn: number): void {
+  const total = (sign !== 0 ? 1 : 0) + (pfx !== 0 ? 2 : 0) + zeros + dn;
+  const pad = width - total;
+  const zpad = zero_ok && (flags & F_ZERO) !== 0 && (flags & F_LEFT) === 0;
+  if ((flags & F_LEFT) === 0 && !zpad) put_n(o, 32, pad);
+  if (sign !== 0) mg_xputc(o, sign);
+  if (pfx !== 0) {
+    mg_xputc(o, 48);
+    mg_xputc(o, pfx);
+  }
+  if (zpad) put_n(o, 48, pad);
+  put_n(o, 48, zeros);
+  if (str === null) {
+    const d = digits!;
+    for (let k = dn - 1; k >= 0; k--) mg_xputc(o, d[k]);
   } else {
-    mg_xputb(o, v.buf, v.ofs, len);
+    for (let k = 0; k < dn; k++) mg_xputc(o, cca.call(str, k));
   }
+  if ((flags & F_LEFT) !== 0) put_n(o, 32, pad);
 }
 
-/** Integer digits of |v| in base, into o, honouring precision (minimum digits). */
-function int_digits(v: number, base: number, upper: boolean, prec: number, scratch: Uint8Array): number {
-  let n = 0;
-  const off = upper ? 16 : 0;
-  if (v === 0) {
-    if (prec !== 0) scratch[n++] = 48;
-  } else {
-    while (v > 0) {
-      const d = v % base;
-      scratch[n++] = cca.call(DIGITS, off + d);
-      v = Math.floor(v / base);
-    }
-  }
-  while (n < prec && n < scratch.length) scratch[n++] = 48;
-  return n;
-}
-
-class Scratch {
-  digits: Uint8Array | null = null;
-}
-const SCRATCH = new Scratch();
-
-function format_float(v: number, conv: number, prec: number, alt: boolean): string {
-  if (v !== v) return "nan";
-  if (v === Infinity) return "inf";
-  if (v === -Infinity) return "-inf";
-  const p = prec < 0 ? 6 : prec;
-  const a = Math.abs(v);
-  let s: string;
-  if (conv === 102) s = a.toFixed(p > 100 ? 100 : p);
-  else if (conv === 101) s = exp_c(a.toExponential(p > 100 ? 100 : p));
+/**
+ * %d %i %u %x %X %o %p. JS numbers print their integer value whatever the
+ * length modifier (a %d of Date.now() prints the time, not a 32-bit wrap). A
+ * negative value under an unsigned conversion prints C's two's complement:
+ * 32 bits, or 64 with ll/j (bigint arithmetic, so it allocates).
+ */
+function put_int(o: mg_xout, raw: any, conv: number, flags: number, width: number, prec: number, lmod: number): void {
+  const signed = conv === 100 || conv === 105;
+  const base = conv === 117 || signed ? 10 : conv === 111 ? 8 : 16;
+  const upper = conv === 88;
+  let sign = 0;
+  let big: bigint | null = null;
+  let v = 0;
+  if (typeof raw === "bigint") big = raw;
   else {
-    // %g: the shorter of %e and %f with p significant digits, trailing zeros dropped
-    const P = p === 0 ? 1 : p;
-    const e = a === 0 ? 0 : Math.floor(Math.log10(a));
-    let x = a.toExponential(P - 1);
-    const ex = Number(x.slice(x.indexOf("e") + 1));
-    if (ex < -4 || ex >= P) s = exp_c(alt ? x : strip_zeros_exp(x));
-    else {
-      s = a.toFixed(Math.max(0, P - 1 - ex));
-      if (!alt && s.indexOf(".") >= 0) s = s.replace(/\.?0+$/, "");
-    }
-    void e;
+    v = Math.trunc(Number(raw));
+    if (v !== v || v === Infinity || v === -Infinity) v = 0;
   }
-  return v < 0 || (v === 0 && 1 / v < 0) ? "-" + s : s;
-}
-function strip_zeros_exp(x: string): string {
-  const k = x.indexOf("e");
-  let m = x.slice(0, k);
-  if (m.indexOf(".") >= 0) m = m.replace(/\.?0+$/, "");
-  return m + x.slice(k);
-}
-function exp_c(x: string): string {
-  // JS writes 1e+5; C writes 1e+05
-  const k = x.indexOf("e");
-  const sign = x.charAt(k + 1);
-  const digits = x.slice(k + 2);
-  return x.slice(0, k) + "e" + sign + (digits.length < 2 ? "0" + digits : digits);
+  if (big !== null ? big < 0n : v < 0) {
+    if (signed) {
+      sign = 45;
+      if (big !== null) big = -big;
+      else v = -v;
+    } else if (big !== null || lmod >= 2 || v < -0x100000000) {
+      big = BigInt.asUintN(lmod >= 2 ? 64 : 32, big ?? BigInt(v));
+    } else {
+      v += 0x100000000;
+    }
+  } else if (signed && (flags & F_PLUS) !== 0) sign = 43;
+  else if (signed && (flags & F_SPACE) !== 0) sign = 32;
+  if (big === null && v > Number.MAX_SAFE_INTEGER) big = BigInt(v); // digits a double loop would get wrong
+  const zero = big !== null ? big === 0n : v === 0;
+  const pfx = conv === 112 || ((flags & F_ALT) !== 0 && base === 16 && !zero) ? (upper ? 88 : 120) : 0;
+  if (big !== null) {
+    let s = zero && prec === 0 ? "" : big.toString(base);
+    if (upper) s = s.toUpperCase();
+    put_field(o, flags, width, prec < 0, sign, pfx, prec > s.length ? prec - s.length : 0, s, s.length);
+    return;
+  }
+  digits ??= new Uint8Array(24);
+  const d = digits;
+  let dn = 0;
+  while (v > 0) {
+    const r = v % base;
+    d[dn++] = hexc(r, upper);
+    v = (v - r) / base;
+  }
+  if (dn === 0 && prec !== 0) d[dn++] = 48; // zero prints "0", except with precision 0
+  if ((flags & F_ALT) !== 0 && base === 8 && d[dn - 1] !== 48) d[dn++] = 48;
+  put_field(o, flags, width, prec < 0, sign, pfx, prec > dn ? prec - dn : 0, null, dn);
 }
 
-/** The engine. Returns the number of bytes the output takes (o.n grows by that much). */
+/** C's exponent style: at least two digits ("1e+5" -> "1e+05"). */
+function c_exp(s: string): string {
+  const e = s.indexOf("e");
+  if (e < 0) return s;
+  const digs = s.length - e - 2;
+  return digs >= 2 ? s : s.slice(0, e + 2) + "0" + s.slice(e + 2);
+}
+
+/** %f of a non-negative finite a. toFixed turns exponential from 1e21 and stops at 100 digits. */
+function fixed(a: number, p: number): string {
+  const q = p > 100 ? 100 : p;
+  let s = a >= 1e21 ? BigInt(a).toString() + (q > 0 ? "." + "0".repeat(q) : "") : a.toFixed(q);
+  if (p > q) s += "0".repeat(p - q);
+  return s;
+}
+
+/** Drops trailing fraction zeros (and a bare '.') from the mantissa, for %g. */
+function strip_zeros(s: string): string {
+  const e = s.indexOf("e");
+  let m = e < 0 ? s : s.slice(0, e);
+  if (m.indexOf(".") < 0) return s;
+  let k = m.length;
+  while (cca.call(m, k - 1) === 48) k--;
+  if (cca.call(m, k - 1) === 46) k--;
+  m = m.slice(0, k);
+  return e < 0 ? m : m + s.slice(e);
+}
+
+/** The body of %f %e %g (no sign) for a non-negative finite a, as C prints it. */
+function float_body(a: number, conv: number, prec: number, alt: boolean): string {
+  const p = prec < 0 ? 6 : prec;
+  let s: string;
+  if (conv === 102) {
+    s = fixed(a, p);
+  } else if (conv === 101) {
+    s = c_exp(a.toExponential(p > 100 ? 100 : p));
+  } else {
+    const P = p === 0 ? 1 : p > 101 ? 101 : p;
+    const e = a.toExponential(P - 1);
+    const x = a === 0 ? 0 : Number(e.slice(e.indexOf("e") + 1)); // the exponent after rounding
+    s = x < P && x >= -4 ? fixed(a, P - 1 - x) : c_exp(e);
+    if (!alt) return strip_zeros(s);
+  }
+  if (alt && s.indexOf(".") < 0) {
+    const e = s.indexOf("e"); // '#' keeps the point: "3." or "3.e+00"
+    s = e < 0 ? s + "." : s.slice(0, e) + "." + s.slice(e);
+  }
+  return s;
+}
+
+/** %f %F %e %E %g %G. Infinities print inf and -inf, NaN nan (upper case for F E G). */
+function put_float(o: mg_xout, raw: any, conv: number, flags: number, width: number, prec: number): void {
+  const v = Number(raw);
+  const lc = conv | 32;
+  const neg = v < 0 || (v === 0 && 1 / v < 0);
+  const finite = v - v === 0;
+  let s = v !== v ? "nan" : finite ? float_body(neg ? -v : v, lc, prec, (flags & F_ALT) !== 0) : "inf";
+  if (lc !== conv) s = s.toUpperCase();
+  const sign = neg && v === v ? 45 : (flags & F_PLUS) !== 0 ? 43 : (flags & F_SPACE) !== 0 ? 32 : 0;
+  put_field(o, flags, width, finite, sign, 0, 0, s, s.length);
+}
+
+/** %s: a JS string, an mg_str or a Uint8Array; null and undefined print "(null)". */
+function put_s(o: mg_xout, v: any, flags: number, width: number, prec: number): void {
+  if (v == null) v = "(null)";
+  if (typeof v !== "string" && !mg_is_str(v) && !(v instanceof Uint8Array)) v = String(v);
+  let len: number;
+  if (typeof v === "string") len = mg_utf8_len(v);
+  else len = v instanceof Uint8Array ? v.length : (v as mg_str).len;
+  if (prec >= 0 && prec < len) len = prec;
+  if ((flags & F_LEFT) === 0) put_n(o, 32, width - len);
+  if (typeof v === "string") put_js(o, v, len, MODE_RAW);
+  else if (v instanceof Uint8Array) mg_xputb(o, v, 0, len);
+  else mg_xputb(o, (v as mg_str).buf, (v as mg_str).ofs, len);
+  if ((flags & F_LEFT) !== 0) put_n(o, 32, width - len);
+}
+
+/** %c: a number is one byte, as in C; a string gives its first character (UTF-8). */
+function put_c(o: mg_xout, v: any, flags: number, width: number): void {
+  let len = 1;
+  if (typeof v === "string") {
+    const c = v.length > 0 ? cca.call(v, 0) : 0;
+    const lo = v.length > 1 ? cca.call(v, 1) : 0;
+    len = c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c < 0xdc00 && lo >= 0xdc00 && lo < 0xe000 ? 4 : 3;
+  }
+  if ((flags & F_LEFT) === 0) put_n(o, 32, width - len);
+  if (typeof v === "string") put_js(o, v, len, MODE_RAW);
+  else mg_xputc(o, Number(v) & 255);
+  if ((flags & F_LEFT) !== 0) put_n(o, 32, width - len);
+}
+
+function isdigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/**
+ * The engine: formats fmt with the arguments at ap (advancing ap.i) into o.
+ * Returns the number of bytes the output takes (o.n grows by as much, even
+ * past o.cap). A missing argument prints as 0 or "(null)".
+ */
 export function mg_vxprintf(o: mg_xout, fmt: string, ap: mg_va): number {
   const start = o.n;
   const n = fmt.length;
   let i = 0;
   while (i < n) {
-    const c = cca.call(fmt, i);
+    let c = cca.call(fmt, i++);
     if (c !== 37) {
-      if (c < 0x80) mg_xputc(o, c);
-      else {
-        // a non-ASCII character (a surrogate pair stays together)
-        const pair = c >= 0xd800 && c < 0xdc00 && i + 1 < n;
-        mg_xputs(o, fmt.slice(i, pair ? i + 2 : i + 1));
-        if (pair) i++;
+      if (c < 0x80) {
+        mg_xputc(o, c);
+        continue;
       }
-      i++;
+      // a non-ASCII character of the format: UTF-8 encode it in place
+      if (c >= 0xd800 && c < 0xdc00 && i < n) {
+        const lo = cca.call(fmt, i);
+        if (lo >= 0xdc00 && lo < 0xe000) {
+          put_cp(o, 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00));
+          i++;
+          continue;
+        }
+      }
+      put_cp(o, c >= 0xd800 && c < 0xe000 ? 0xfffd : c);
       continue;
     }
-    i++;
-    if (i >= n) break;
-    // flags
-    let left = false, zero = false, alt = false, plus = false, space = false;
-    for (;;) {
-      const f = cca.call(fmt, i);
-      if (f === 45) left = true;
-      else if (f === 48) zero = true;
-      else if (f === 35) alt = true;
-      else if (f === 43) plus = true;
-      else if (f === 32) space = true;
-      else break;
-      i++;
+    if (i >= n) {
+      mg_xputc(o, 37); // a lone '%' at the end
+      break;
     }
-    // width
+    let flags = 0;
+    for (; i < n; i++) {
+      c = cca.call(fmt, i);
+      if (c === 45) flags |= F_LEFT;
+      else if (c === 48) flags |= F_ZERO;
+      else if (c === 35) flags |= F_ALT;
+      else if (c === 43) flags |= F_PLUS;
+      else if (c === 32) flags |= F_SPACE;
+      else break;
+    }
     let width = 0;
-    if (cca.call(fmt, i) === 42) {
+    if (i < n && cca.call(fmt, i) === 42) {
       width = Number(ap.a[ap.i++]) | 0;
       if (width < 0) {
-        left = true;
+        flags |= F_LEFT; // as C: a negative * width means left-justify
         width = -width;
       }
       i++;
     } else {
-      while (i < n && cca.call(fmt, i) >= 48 && cca.call(fmt, i) <= 57) width = width * 10 + cca.call(fmt, i++) - 48;
+      while (i < n && isdigit(cca.call(fmt, i))) width = width * 10 + cca.call(fmt, i++) - 48;
     }
-    // precision
     let prec = -1;
-    if (cca.call(fmt, i) === 46) {
+    if (i < n && cca.call(fmt, i) === 46) {
       i++;
       prec = 0;
-      if (cca.call(fmt, i) === 42) {
+      if (i < n && cca.call(fmt, i) === 42) {
         prec = Number(ap.a[ap.i++]) | 0;
+        if (prec < 0) prec = -1; // as C: a negative * precision is none
         i++;
       } else {
-        while (i < n && cca.call(fmt, i) >= 48 && cca.call(fmt, i) <= 57) prec = prec * 10 + cca.call(fmt, i++) - 48;
+        while (i < n && isdigit(cca.call(fmt, i))) prec = prec * 10 + cca.call(fmt, i++) - 48;
       }
     }
-    // length modifiers: accepted and ignored (h hh l ll z j t L q)
-    for (;;) {
-      const m = cca.call(fmt, i);
-      if (m === 104 || m === 108 || m === 122 || m === 106 || m === 116 || m === 76 || m === 113) i++;
-      else break;
+    let lmod = 0; // count of 'l' (j and q count as ll)
+    for (; i < n; i++) {
+      c = cca.call(fmt, i);
+      if (c === 108) lmod++;
+      else if (c === 106 || c === 113) lmod = 2;
+      else if (c !== 104 && c !== 122 && c !== 116 && c !== 76) break;
     }
+    if (i >= n) break;
     const conv = cca.call(fmt, i++);
     if (conv === 37) {
       mg_xputc(o, 37);
-    } else if (conv === 99) {
-      // %c
-      const v = ap.a[ap.i++];
-      const ch = typeof v === "string" ? cca.call(v, 0) : Number(v);
-      if (!left) pad(o, 32, width - 1);
-      mg_xputc(o, ch & 255);
-      if (left) pad(o, 32, width - 1);
     } else if (conv === 115) {
-      // %s
-      let v = ap.a[ap.i++];
-      if (v == null) v = "(null)";
-      else if (typeof v !== "string" && !mg_is_str(v)) v = String(v);
-      const len = str_len(v, prec);
-      if (!left) pad(o, 32, width - len);
-      put_str(o, v, len);
-      if (left) pad(o, 32, width - len);
-    } else if (conv === 100 || conv === 105 || conv === 117 || conv === 120 || conv === 88 || conv === 111 || conv === 112 || conv === 98) {
-      const raw = ap.a[ap.i++];
-      let v = typeof raw === "bigint" ? Number(raw) : Number(raw);
-      if (v !== v) v = 0;
-      v = Math.trunc(v);
-      const base = conv === 120 || conv === 88 || conv === 112 ? 16 : conv === 111 ? 8 : conv === 98 ? 2 : 10;
-      const signed = conv === 100 || conv === 105;
-      let neg = false;
-      if (v < 0) {
-        if (signed) {
-          neg = true;
-          v = -v;
-        } else v = v >= -0x80000000 ? v + 0x100000000 : v + 2 ** 64; // C's unsigned view
-      }
-      SCRATCH.digits ??= new Uint8Array(80);
-      const d = SCRATCH.digits;
-      const nd = int_digits(v, base, conv === 88, prec, d);
-      let prefix = 0; // 1 sign, 2 "0x"
-      let sign = 0;
-      if (neg) sign = 45;
-      else if (signed && plus) sign = 43;
-      else if (signed && space) sign = 32;
-      if (sign !== 0) prefix = 1;
-      const hex_prefix = (alt && (conv === 120 || conv === 88) && v !== 0) || conv === 112;
-      if (hex_prefix) prefix += 2;
-      const zero_pad = zero && !left && prec < 0;
-      const total = nd + prefix;
-      if (!left && !zero_pad) pad(o, 32, width - total);
-      if (sign !== 0) mg_xputc(o, sign);
-      if (hex_prefix) {
-        mg_xputc(o, 48);
-        mg_xputc(o, conv === 88 ? 88 : 120);
-      }
-      if (zero_pad) pad(o, 48, width - total);
-      for (let k = nd - 1; k >= 0; k--) mg_xputc(o, d[k]);
-      if (left) pad(o, 32, width - total);
+      put_s(o, ap.a[ap.i++], flags, width, prec);
+    } else if (conv === 100 || conv === 105 || conv === 117 || conv === 120 || conv === 88 || conv === 111 || conv === 112) {
+      put_int(o, ap.a[ap.i++], conv, flags, width, prec, lmod);
     } else if (conv === 102 || conv === 101 || conv === 103 || conv === 70 || conv === 69 || conv === 71) {
-      const v = Number(ap.a[ap.i++]);
-      const lc = conv | 32;
-      let s = format_float(v, lc, prec, alt);
-      if (conv !== lc) s = s.toUpperCase();
-      if (plus && v >= 0) s = "+" + s;
-      else if (space && v >= 0) s = " " + s;
-      const finite = v === v && v !== Infinity && v !== -Infinity;
-      if (zero && !left && finite && s.length < width) {
-        const signed = s.charCodeAt(0) === 45 || s.charCodeAt(0) === 43 || s.charCodeAt(0) === 32;
-        if (signed) mg_xputc(o, s.charCodeAt(0));
-        pad(o, 48, width - s.length);
-        mg_xputs(o, signed ? s.slice(1) : s);
-      } else {
-        if (!left) pad(o, 32, width - s.length);
-        mg_xputs(o, s);
-        if (left) pad(o, 32, width - s.length);
-      }
+      put_float(o, ap.a[ap.i++], conv, flags, width, prec);
+    } else if (conv === 99) {
+      put_c(o, ap.a[ap.i++], flags, width);
     } else if (conv === 77 || conv === 109) {
-      // %M / %m: a printer function
-      const fn = ap.a[ap.i++] as mg_pm_t;
+      const fn = ap.a[ap.i++];
       if (conv === 109) mg_xputc(o, 34);
-      if (typeof fn === "function") fn(o, ap);
+      if (typeof fn === "function") (fn as mg_pm_t)(o, ap);
       if (conv === 109) mg_xputc(o, 34);
     } else {
-      // unknown: print it as is
-      mg_xputc(o, 37);
+      mg_xputc(o, 37); // unknown conversion: printed as written
       mg_xputc(o, conv);
     }
   }
   return o.n - start;
 }
 
-/** mg_vxprintf with arguments. */
+function put_cp(o: mg_xout, cp: number): void {
+  if (cp < 0x80) return mg_xputc(o, cp);
+  const nb = cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+  const lead = nb === 2 ? 0xc0 : nb === 3 ? 0xe0 : 0xf0;
+  for (let m = nb - 1; m >= 0; m--) {
+    const v = cp >> (6 * m);
+    mg_xputc(o, m === nb - 1 ? lead | v : 0x80 | (v & 63));
+  }
+}
+
+/** mg_vxprintf with the arguments inline. Allocates the argument list (rest parameters). */
 export function mg_xprintf(o: mg_xout, fmt: string, ...args: any[]): number {
-  const ap = new mg_va();
-  ap.a = args;
-  return mg_vxprintf(o, fmt, ap);
+  return mg_vxprintf(o, fmt, new mg_va(args, 0));
 }
 
 /**
- * Formats into buf (at most len bytes, NUL-terminated when the result fits,
- * as Mongoose). Returns the length the whole result needs.
+ * C's vsnprintf: at most len - 1 bytes of output into buf, then a NUL after
+ * them (nothing when len is 0). Returns the length the whole output needs, so
+ * a result >= len means it was cut. len is clamped to buf.length.
  */
-export function mg_snprintf(buf: Uint8Array, len: number, fmt: string, ...args: any[]): number {
-  return mg_vsnprintf(buf, len, fmt, args);
-}
-
-export function mg_vsnprintf(buf: Uint8Array, len: number, fmt: string, args: ArrayLike<any>): number {
-  const o = new mg_xout();
-  o.buf = buf;
-  o.ofs = 0;
-  o.cap = len < buf.length ? len : buf.length;
-  const ap = new mg_va();
-  ap.a = args;
+export function mg_vsnprintf(buf: Uint8Array, len: number, fmt: string, ap: mg_va): number {
+  if (len > buf.length) len = buf.length;
+  const o = new mg_xout(buf, 0, len > 0 ? len - 1 : 0);
   const n = mg_vxprintf(o, fmt, ap);
-  if (n < o.cap) buf[n] = 0;
-  else if (o.cap > 0) buf[o.cap - 1] = 0;
+  if (len > 0) buf[n < len ? n : len - 1] = 0;
   return n;
 }
 
-/** Formats into a new JS string (Mongoose's mg_mprintf returns a heap string). */
-export function mg_mprintf(fmt: string, ...args: any[]): string {
-  const ap = new mg_va();
-  ap.a = args;
-  const probe = new mg_xout();
-  const n = mg_vxprintf(probe, fmt, ap);
-  const b = new Uint8Array(n);
-  const o = new mg_xout();
-  o.buf = b;
-  o.cap = n;
-  ap.i = 0;
-  mg_vxprintf(o, fmt, ap);
-  let s = "";
-  // decode UTF-8
-  for (let i = 0; i < n; ) {
-    const c = b[i];
-    let cp = c;
-    let k = 1;
-    if (c >= 0xf0) {
-      cp = ((c & 7) << 18) | ((b[i + 1] & 63) << 12) | ((b[i + 2] & 63) << 6) | (b[i + 3] & 63);
-      k = 4;
-    } else if (c >= 0xe0) {
-      cp = ((c & 15) << 12) | ((b[i + 1] & 63) << 6) | (b[i + 2] & 63);
-      k = 3;
-    } else if (c >= 0xc0) {
-      cp = ((c & 31) << 6) | (b[i + 1] & 63);
-      k = 2;
-    }
-    s += String.fromCodePoint(cp);
-    i += k;
-  }
-  return s;
-}
-
-// --- printers for %M and %m ---------------------------------------------------
-
-function str_arg(ap: mg_va): { v: any; len: number } {
-  const len = Number(ap.a[ap.i++]) | 0;
-  const v = ap.a[ap.i++];
-  return { v, len };
+/**
+ * snprintf: mg_snprintf(buf, 3, "%s", "0123456789") returns 10 and leaves
+ * "01" and a NUL in buf. Allocates the argument list and a sink; hot paths
+ * use mg_vxprintf with their own mg_xout and mg_va.
+ */
+export function mg_snprintf(buf: Uint8Array, len: number, fmt: string, ...args: any[]): number {
+  return mg_vsnprintf(buf, len, fmt, new mg_va(args, 0));
 }
 
 /**
- * JSON string escaping: args (len, s) where s is a string or mg_str and len 0
- * means all of it. Use with %m for a quoted JSON string: MG_ESC("x").
+ * Formats into a new JS string (Mongoose's mg_mprintf returns a heap string).
+ * It formats twice, measuring then writing, so printers must be repeatable.
+ */
+export function mg_mprintf(fmt: string, ...args: any[]): string {
+  const ap = new mg_va(args, 0);
+  const n = mg_vxprintf(new mg_xout(), fmt, ap);
+  const b = new Uint8Array(n);
+  ap.i = 0;
+  mg_vxprintf(new mg_xout(b, 0, n), fmt, ap);
+  return mg_utf8_decode(b, 0, n);
+}
+
+// --- printers for %M and %m --------------------------------------------------
+
+/** (len, s): s is a string, mg_str or Uint8Array, len 0 means all of it. */
+function print_text(o: mg_xout, ap: mg_va, mode: number): number {
+  const start = o.n;
+  const len = Number(ap.a[ap.i++]) | 0;
+  const v = ap.a[ap.i++];
+  if (typeof v === "string") put_js(o, v, len > 0 ? len : 0x7fffffff, mode);
+  else if (v instanceof Uint8Array) put_bytes(o, v, 0, len > 0 && len < v.length ? len : v.length, mode);
+  else if (mg_is_str(v)) put_bytes(o, v.buf, v.ofs, len > 0 && len < v.len ? len : v.len, mode);
+  return o.n - start;
+}
+
+/**
+ * JSON string escaping of args (len, s): s is a string, mg_str or Uint8Array
+ * and len (bytes) 0 means all of it. Escapes " \ \b \f \n \r \t and other
+ * control bytes (\u00XX); not '. With %m it makes a JSON string: MG_ESC(s).
  */
 export function mg_print_esc(o: mg_xout, ap: mg_va): number {
-  const { v, len } = str_arg(ap);
-  const start = o.n;
-  if (v == null) return 0;
-  if (typeof v === "string") {
-    const n = len > 0 && len < v.length ? len : v.length;
-    for (let i = 0; i < n; i++) {
-      const c = cca.call(v, i);
-      if (c < 0x80) esc_byte(o, c);
-      else mg_xputs(o, v.charAt(i) + (c >= 0xd800 && c < 0xdc00 && i + 1 < n ? v.charAt(++i) : ""));
-    }
-  } else {
-    const s = v as mg_str;
-    const n = len > 0 && len < s.len ? len : s.len;
-    for (let i = 0; i < n; i++) esc_byte(o, s.buf[s.ofs + i]);
-  }
-  return o.n - start;
-}
-function esc_byte(o: mg_xout, c: number): void {
-  let e = 0;
-  if (c === 8) e = 98;
-  else if (c === 9) e = 116;
-  else if (c === 10) e = 110;
-  else if (c === 12) e = 102;
-  else if (c === 13) e = 114;
-  else if (c === 34) e = 34;
-  else if (c === 92) e = 92;
-  if (e !== 0) {
-    mg_xputc(o, 92);
-    mg_xputc(o, e);
-  } else if (c < 32) {
-    mg_xputs(o, "\\u00");
-    mg_xputc(o, cca.call(DIGITS, c >> 4));
-    mg_xputc(o, cca.call(DIGITS, c & 15));
-  } else mg_xputc(o, c);
+  return print_text(o, ap, MODE_JSON);
 }
 
-/** HTML escaping (& < > " '): args (len, s). */
+/** HTML escaping of args (len, s), as mg_print_esc: & < > " ' become entities. */
 export function mg_print_html_esc(o: mg_xout, ap: mg_va): number {
-  const { v, len } = str_arg(ap);
-  const start = o.n;
-  const s = typeof v === "string" ? v : String(v);
-  const n = len > 0 && len < s.length ? len : s.length;
-  for (let i = 0; i < n; i++) {
-    const c = cca.call(s, i);
-    if (c === 38) mg_xputs(o, "&amp;");
-    else if (c === 60) mg_xputs(o, "&lt;");
-    else if (c === 62) mg_xputs(o, "&gt;");
-    else if (c === 34) mg_xputs(o, "&quot;");
-    else if (c === 39) mg_xputs(o, "&#39;");
-    else if (c < 0x80) mg_xputc(o, c);
-    else mg_xputs(o, s.charAt(i));
-  }
-  return o.n - start;
+  return print_text(o, ap, MODE_HTML);
 }
 
-/** MG_ESC(s): the arguments for %m that print s as a JSON string: mg_printf(c, "%m", ...MG_ESC(s)). */
+/** The %m arguments that print s as a JSON string: mg_snprintf(b, n, "%m", ...MG_ESC(s)). Allocates the array. */
 export function MG_ESC(s: string | mg_str): [mg_pm_t, number, string | mg_str] {
   return [mg_print_esc, 0, s];
 }
 
-function bytes_arg(ap: mg_va): { b: Uint8Array; ofs: number; len: number } {
-  const len = Number(ap.a[ap.i++]) | 0;
+// (len, bytes): bytes is a Uint8Array (from index 0) or an mg_str; len is
+// clamped to what there is. Read into these two, not into an object.
+let bytes_b: Uint8Array = EMPTY;
+let bytes_o = 0;
+function bytes_arg(ap: mg_va): number {
+  let len = Number(ap.a[ap.i++]) | 0;
   const v = ap.a[ap.i++];
-  if (v instanceof Uint8Array) return { b: v, ofs: 0, len };
-  const s = v as mg_str;
-  return { b: s.buf, ofs: s.ofs, len };
+  if (v instanceof Uint8Array) {
+    bytes_b = v;
+    bytes_o = 0;
+    if (len > v.length) len = v.length;
+  } else if (mg_is_str(v)) {
+    bytes_b = v.buf;
+    bytes_o = v.ofs;
+    if (len > v.len) len = v.len;
+  } else {
+    bytes_b = EMPTY;
+    len = 0;
+  }
+  return len < 0 ? 0 : len;
 }
 
-const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/** Base64 of bytes: args (len, Uint8Array or mg_str). */
+/** Base64 (padded) of args (len, bytes). */
 export function mg_print_base64(o: mg_xout, ap: mg_va): number {
-  const { b, ofs, len } = bytes_arg(ap);
   const start = o.n;
+  const len = bytes_arg(ap);
+  const b = bytes_b, ofs = bytes_o;
+  bytes_b = EMPTY; // do not keep the caller's buffer alive
   for (let i = 0; i < len; i += 3) {
     const a0 = b[ofs + i];
     const a1 = i + 1 < len ? b[ofs + i + 1] : 0;
     const a2 = i + 2 < len ? b[ofs + i + 2] : 0;
-    mg_xputc(o, cca.call(B64, a0 >> 2));
-    mg_xputc(o, cca.call(B64, ((a0 & 3) << 4) | (a1 >> 4)));
-    mg_xputc(o, i + 1 < len ? cca.call(B64, ((a1 & 15) << 2) | (a2 >> 6)) : 61);
-    mg_xputc(o, i + 2 < len ? cca.call(B64, a2 & 63) : 61);
+    mg_xputc(o, mg_base64_char(a0 >> 2, false));
+    mg_xputc(o, mg_base64_char(((a0 & 3) << 4) | (a1 >> 4), false));
+    mg_xputc(o, i + 1 < len ? mg_base64_char(((a1 & 15) << 2) | (a2 >> 6), false) : 61);
+    mg_xputc(o, i + 2 < len ? mg_base64_char(a2 & 63, false) : 61);
   }
   return o.n - start;
 }
 
-/** Lowercase hex of bytes: args (len, Uint8Array or mg_str). */
+/** Lowercase hex of args (len, bytes). */
 export function mg_print_hex(o: mg_xout, ap: mg_va): number {
-  const { b, ofs, len } = bytes_arg(ap);
   const start = o.n;
+  const len = bytes_arg(ap);
+  const b = bytes_b, ofs = bytes_o;
+  bytes_b = EMPTY;
   for (let i = 0; i < len; i++) {
-    mg_xputc(o, cca.call(DIGITS, b[ofs + i] >> 4));
-    mg_xputc(o, cca.call(DIGITS, b[ofs + i] & 15));
+    mg_xputc(o, hexc(b[ofs + i] >> 4, false));
+    mg_xputc(o, hexc(b[ofs + i] & 15, false));
   }
   return o.n - start;
 }
 
-function put_dec(o: mg_xout, v: number): void {
-  if (v >= 10) put_dec(o, Math.floor(v / 10));
-  mg_xputc(o, 48 + (v % 10));
-}
-function put_hex16(o: mg_xout, v: number): void {
-  let started = false;
-  for (let k = 12; k >= 0; k -= 4) {
-    const d = (v >> k) & 15;
-    if (d !== 0 || started || k === 0) {
-      mg_xputc(o, cca.call(DIGITS, d));
-      started = true;
-    }
-  }
-}
-
-function ip4(o: mg_xout, b: Uint8Array, ofs: number): void {
+function ip4(o: mg_xout, b: Uint8Array): void {
   for (let k = 0; k < 4; k++) {
     if (k > 0) mg_xputc(o, 46);
-    put_dec(o, b[ofs + k]);
-  }
-}
-function ip6(o: mg_xout, b: Uint8Array, ofs: number): void {
-  // eight groups, no :: compression (as Mongoose prints them)
-  for (let k = 0; k < 8; k++) {
-    if (k > 0) mg_xputc(o, 58);
-    put_hex16(o, (b[ofs + 2 * k] << 8) | b[ofs + 2 * k + 1]);
+    put_udec(o, b[k]);
   }
 }
 
-/** An IPv4 address: arg Uint8Array (4 bytes). */
+/** [x:x:x:x:x:x:x:x]: eight groups in lowercase hex, no :: compression, as Mongoose. */
+function ip6(o: mg_xout, b: Uint8Array): void {
+  mg_xputc(o, 91);
+  for (let k = 0; k < 8; k++) {
+    if (k > 0) mg_xputc(o, 58);
+    const v = (b[2 * k] << 8) | b[2 * k + 1];
+    for (let sh = 12, started = false; sh >= 0; sh -= 4) {
+      const d = (v >> sh) & 15;
+      if (d === 0 && !started && sh > 0) continue;
+      started = true;
+      mg_xputc(o, hexc(d, false));
+    }
+  }
+  mg_xputc(o, 93);
+}
+
+/** An IPv4 address, a.b.c.d: arg Uint8Array (its first 4 bytes). */
 export function mg_print_ip4(o: mg_xout, ap: mg_va): number {
   const start = o.n;
-  ip4(o, ap.a[ap.i++] as Uint8Array, 0);
+  ip4(o, ap.a[ap.i++] as Uint8Array);
   return o.n - start;
 }
-/** An IPv6 address: arg Uint8Array (16 bytes). */
+
+/** An IPv6 address in brackets: arg Uint8Array (16 bytes). */
 export function mg_print_ip6(o: mg_xout, ap: mg_va): number {
   const start = o.n;
-  ip6(o, ap.a[ap.i++] as Uint8Array, 0);
+  ip6(o, ap.a[ap.i++] as Uint8Array);
   return o.n - start;
 }
+
 /** The IP of an mg_addr: a.b.c.d, or [x:x:...] for IPv6. */
 export function mg_print_ip(o: mg_xout, ap: mg_va): number {
+  const start = o.n;
   const a = ap.a[ap.i++] as mg_addr;
-  const start = o.n;
-  if (a.is_ip6) {
-    mg_xputc(o, 91);
-    ip6(o, a.ip, 0);
-    mg_xputc(o, 93);
-  } else ip4(o, a.ip, 0);
+  if (a.is_ip6) ip6(o, a.ip);
+  else ip4(o, a.ip);
   return o.n - start;
 }
-/** IP and port of an mg_addr: a.b.c.d:port or [x:...]:port. */
+
+/** IP and port of an mg_addr: a.b.c.d:port or [x:x:...]:port (port in host order). */
 export function mg_print_ip_port(o: mg_xout, ap: mg_va): number {
-  const a = ap.a[ap.i] as mg_addr;
   const start = o.n;
-  mg_print_ip(o, ap);
+  const a = ap.a[ap.i++] as mg_addr;
+  if (a.is_ip6) ip6(o, a.ip);
+  else ip4(o, a.ip);
   mg_xputc(o, 58);
-  put_dec(o, a.port);
+  put_udec(o, a.port);
   return o.n - start;
 }
-/** A MAC address aa:bb:cc:dd:ee:ff: arg Uint8Array (6 bytes). */
+
+/** A MAC address aa:bb:cc:dd:ee:ff: arg Uint8Array (its first 6 bytes). */
 export function mg_print_mac(o: mg_xout, ap: mg_va): number {
-  const b = ap.a[ap.i++] as Uint8Array;
   const start = o.n;
+  const b = ap.a[ap.i++] as Uint8Array;
   for (let k = 0; k < 6; k++) {
     if (k > 0) mg_xputc(o, 58);
-    mg_xputc(o, cca.call(DIGITS, b[k] >> 4));
-    mg_xputc(o, cca.call(DIGITS, b[k] & 15));
+    mg_xputc(o, hexc(b[k] >> 4, false));
+    mg_xputc(o, hexc(b[k] & 15, false));
   }
   return o.n - start;
 }

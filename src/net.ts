@@ -122,6 +122,8 @@ export class mg_connection {
   in_use = false;
   pool_next: mg_connection | null = null;
   resolve_req = -1;
+  /** A pipe end made by mg_mkpipe: fed by mg_wakeup, no HAL socket. */
+  is_pipe = false;
   /** mg_millis() of the last byte in or out, or of the start of a connect/resolve. */
   last_io = 0;
   /**
@@ -263,6 +265,7 @@ function reset_conn(c: mg_connection): void {
   c.flags = 0;
   c.deadline = 0;
   c.resolve_req = -1;
+  c.is_pipe = false;
 }
 
 function free_conn(mgr: mg_mgr, c: mg_connection): void {
@@ -922,6 +925,30 @@ export function mg_wakeup(mgr: mg_mgr, id: number, data: Uint8Array | string, le
   return true;
 }
 
+/**
+ * Makes a connection that code outside the loop can feed: Mongoose's
+ * mg_mkpipe. Returns the id to write to with mg_wakeup(mgr, id, data); the
+ * data arrives on the connection as MG_EV_READ with the bytes in c.recv,
+ * exactly as from a socket. udp is recorded (c.is_udp) for handlers that
+ * care. Returns -1 when the pool is full.
+ *
+ * TypeScript adaptation: C returns a socket for a worker thread to send() to.
+ * JavaScript code reaching the loop from outside (timers, sensor callbacks,
+ * a Worker's onmessage on Moddable or Node) has no socket to write to, so
+ * the pipe is the wakeup queue, on the host and on the device alike.
+ */
+export function mg_mkpipe(mgr: mg_mgr, fn: mg_event_handler_t | null, fn_data: any, udp: boolean): number {
+  mg_wakeup_init(mgr);
+  const c = alloc_conn(mgr);
+  if (c === null) return -1;
+  c.is_pipe = true;
+  c.is_udp = udp;
+  c.fn = fn;
+  c.fn_data = fn_data;
+  mg_call(c, MG_EV_OPEN, null);
+  return c.id;
+}
+
 function deliver_wakeups(mgr: mg_mgr): void {
   const q = mgr.wakeup!;
   const s = mgr.wakeup_str;
@@ -930,7 +957,17 @@ function deliver_wakeups(mgr: mg_mgr): void {
   for (let i = 0; i < count; i++) {
     mg_str_set(s, q.bytes, q.ofs[i], q.lens[i]);
     for (let c = mgr.conns; c !== null; c = c.next) {
-      if (c.id === q.ids[i]) mg_call(c, MG_EV_WAKEUP, s);
+      if (c.id !== q.ids[i] || c.is_closing) continue;
+      if (!c.is_pipe) {
+        mg_call(c, MG_EV_WAKEUP, s);
+        continue;
+      }
+      // a pipe: the bytes arrive as if read from a socket (what is beyond the buffer is dropped)
+      const r = c.recv;
+      const n = s.len < r.size - r.len ? s.len : r.size - r.len;
+      mg_copy(r.buf, r.len, s.buf, s.ofs, n);
+      r.len += n;
+      if (n > 0) mg_call(c, MG_EV_READ, n);
     }
   }
   if (q.count === count) q.reset();

@@ -1,281 +1,254 @@
 // URLs (Mongoose's url.c) and address parsing (mg_aton).
 //
-// A URL is scheme://user:pass@host:port/uri. The functions take a string or
-// an mg_str and return views (mg_str) into its bytes, as Mongoose returns
-// views into the char *; String(view) gives a JS string.
+// A URL is scheme://user:pass@host:port/uri; every part is optional. The
+// getters take a string or an mg_str and return views (mg_str) into its
+// bytes, as Mongoose returns pointers into the char *. A string argument is
+// UTF-8 encoded first (an allocation): pass an mg_str on hot paths, and an
+// `out` mg_str to be filled instead of a new one.
 import type { mg_addr } from "./net.js";
-import { mg_is_str, mg_str, mg_str_n } from "./str.js";
+import { mg_is_str, mg_str, mg_str_n, mg_str_set } from "./str.js";
 
-interface UrlParts {
-  b: Uint8Array;
-  ofs: number;
-  len: number;
-  key: number; // start of the authority (after "://")
-  user: number; // '@' position, or -1
-  host: number; // start of the host
-  port: number; // ':' before the port, or -1
-  uri: number; // '/' starting the path, or -1
-  end: number;
+const cca = String.prototype.charCodeAt;
+const SLASH = new Uint8Array([47]); // read only (flash on a device): the "/" of mg_url_uri
+
+// The parts of the last URL split: positions in buf, -1 when absent.
+class Parts {
+  buf: Uint8Array = SLASH;
+  ofs = 0; // start of the URL
+  end = 0;
+  host = 0; // start of the authority's host
+  hend = 0; // end of the host (':' of the port, or the end of the authority)
+  user = -1; // start of the user name (the authority's start) when there is an '@'
+  at = -1; // the '@'
+  port = -1; // first digit of the port, after ':'
+  uri = -1; // the '/' starting the path
 }
+const P = new Parts();
 
-function bytes_of(url: string | mg_str): mg_str {
-  return mg_is_str(url) ? url : mg_str(url);
-}
-
-function split(url: string | mg_str): UrlParts {
-  const s = bytes_of(url);
+function split(url: string | mg_str): Parts {
+  const s = mg_is_str(url) ? url : mg_str(url);
   const b = s.buf;
   const end = s.ofs + s.len;
-  let key = s.ofs;
+  let a = s.ofs; // the authority starts after "scheme://", or at the start
   for (let i = s.ofs; i + 2 < end; i++) {
     if (b[i] === 58 && b[i + 1] === 47 && b[i + 2] === 47) {
-      key = i + 3;
+      a = i + 3;
       break;
     }
-    if (b[i] === 47) break;
+    if (b[i] === 47) break; // a path came first: no scheme
   }
-  let uri = -1;
-  for (let i = key; i < end; i++) {
-    if (b[i] === 47 || b[i] === 63) {
-      uri = i;
+  let aend = a; // the authority ends at the path ('@' after it is ignored)
+  while (aend < end && b[aend] !== 47) aend++;
+  P.buf = b;
+  P.ofs = s.ofs;
+  P.end = end;
+  P.uri = aend < end ? aend : -1;
+  P.at = -1;
+  for (let i = a; i < aend; i++) if (b[i] === 64) P.at = i; // the last '@': a password may hold one
+  P.user = P.at >= 0 ? a : -1;
+  P.host = P.at >= 0 ? P.at + 1 : a;
+  P.port = -1;
+  P.hend = aend;
+  let bracket = false; // an IPv6 literal's colons are not the port's
+  for (let i = P.host; i < aend; i++) {
+    if (b[i] === 91) bracket = true;
+    else if (b[i] === 93) bracket = false;
+    else if (b[i] === 58 && !bracket) {
+      P.hend = i;
+      P.port = i + 1;
       break;
     }
   }
-  const hend = uri < 0 ? end : uri;
-  let user = -1;
-  for (let i = key; i < hend; i++) if (b[i] === 64) user = i; // the last '@' before the path
-  const host = user >= 0 ? user + 1 : key;
-  let port = -1;
-  let in_brackets = false;
-  for (let i = host; i < hend; i++) {
-    if (b[i] === 91) in_brackets = true;
-    else if (b[i] === 93) in_brackets = false;
-    else if (b[i] === 58 && !in_brackets) port = i;
-  }
-  return { b, ofs: s.ofs, len: s.len, key, user, host, port, uri, end };
+  return P;
 }
 
-/** The host name (IPv6 literals keep their brackets). */
-export function mg_url_host(url: string | mg_str): mg_str {
+function view(b: Uint8Array, ofs: number, len: number, out: mg_str | undefined): mg_str {
+  if (out !== undefined) return mg_str_set(out, b, ofs, len);
+  return mg_str_n(b, ofs, len);
+}
+
+/** The host, without the port; an IPv6 literal keeps its brackets ("[::1]"). */
+export function mg_url_host(url: string | mg_str, out?: mg_str): mg_str {
   const p = split(url);
-  const hend = p.port >= 0 ? p.port : p.uri >= 0 ? p.uri : p.end;
-  return mg_str_n(p.b, p.host, hend - p.host);
+  return view(p.buf, p.host, p.hend - p.host, out);
 }
 
-/** The explicit port, else the scheme's: http/ws 80, https/wss 443, mqtt 1883, mqtts 8883, else 0. */
-export function mg_url_port(url: string | mg_str): number {
+/** The user name of user:pass@, or empty. */
+export function mg_url_user(url: string | mg_str, out?: mg_str): mg_str {
   const p = split(url);
-  if (p.port >= 0) {
-    const hend = p.uri >= 0 ? p.uri : p.end;
-    let v = 0;
-    for (let i = p.port + 1; i < hend; i++) {
-      const d = p.b[i] - 48;
-      if (d < 0 || d > 9) return 0;
-      v = v * 10 + d;
-    }
-    return v > 65535 ? 0 : v;
-  }
-  const scheme = p.key > p.ofs + 3 ? lower_str(p.b, p.ofs, p.key - 3 - p.ofs) : "";
-  if (scheme === "http" || scheme === "ws") return 80;
-  if (scheme === "https" || scheme === "wss") return 443;
-  if (scheme === "mqtt" || scheme === "mqtt+ws") return 1883;
-  if (scheme === "mqtts") return 8883;
-  return 0;
+  if (p.user < 0) return view(p.buf, p.ofs, 0, out);
+  let e = p.user;
+  while (e < p.at && p.buf[e] !== 58) e++;
+  return view(p.buf, p.user, e - p.user, out);
 }
 
-function lower_str(b: Uint8Array, ofs: number, len: number): string {
-  let s = "";
-  for (let i = 0; i < len; i++) {
-    const c = b[ofs + i];
-    s += String.fromCharCode(c >= 65 && c <= 90 ? c + 32 : c);
-  }
-  return s;
-}
-
-/** user of user:pass@, or empty. */
-export function mg_url_user(url: string | mg_str): mg_str {
+/** The password of user:pass@, or empty. */
+export function mg_url_pass(url: string | mg_str, out?: mg_str): mg_str {
   const p = split(url);
-  if (p.user < 0) return mg_str_n(p.b, p.key, 0);
-  let i = p.key;
-  while (i < p.user && p.b[i] !== 58) i++;
-  return mg_str_n(p.b, p.key, i - p.key);
+  if (p.user < 0) return view(p.buf, p.ofs, 0, out);
+  let c = p.user;
+  while (c < p.at && p.buf[c] !== 58) c++;
+  return c < p.at ? view(p.buf, c + 1, p.at - c - 1, out) : view(p.buf, p.ofs, 0, out);
 }
 
-/** pass of user:pass@, or empty. */
-export function mg_url_pass(url: string | mg_str): mg_str {
+/** The path and the rest ("/a?b#c"), or "/" when the URL has none. */
+export function mg_url_uri(url: string | mg_str, out?: mg_str): mg_str {
   const p = split(url);
-  if (p.user < 0) return mg_str_n(p.b, p.key, 0);
-  let i = p.key;
-  while (i < p.user && p.b[i] !== 58) i++;
-  if (i === p.user) return mg_str_n(p.b, i, 0);
-  return mg_str_n(p.b, i + 1, p.user - i - 1);
+  if (p.uri < 0) return view(SLASH, 0, 1, out);
+  return view(p.buf, p.uri, p.end - p.uri, out);
 }
 
-/** The path and query, or "/" when there is none. */
-export function mg_url_uri(url: string | mg_str): mg_str {
-  const p = split(url);
-  if (p.uri < 0) return mg_str("/");
-  if (p.b[p.uri] === 63) return mg_str("/" + mg_str_n(p.b, p.uri, p.end - p.uri).toString());
-  return mg_str_n(p.b, p.uri, p.end - p.uri);
-}
-
-/** True for the TLS schemes: https wss mqtts ssl tls tcps. */
-export function mg_url_is_ssl(url: string | mg_str): boolean {
-  const p = split(url);
-  const scheme = p.key > p.ofs + 3 ? lower_str(p.b, p.ofs, p.key - 3 - p.ofs) : "";
-  return scheme === "https" || scheme === "wss" || scheme === "mqtts" || scheme === "ssl" || scheme === "tls" || scheme === "tcps";
-}
-
-function dec_byte(b: Uint8Array, i: number, end: number, out: { v: number; i: number }): boolean {
-  let v = 0;
-  let n = 0;
-  while (i < end && b[i] >= 48 && b[i] <= 57 && n < 4) {
-    v = v * 10 + b[i] - 48;
-    i++;
-    n++;
-  }
-  if (n === 0 || n > 3 || v > 255) return false;
-  out.v = v;
-  out.i = i;
-  return true;
-}
-
-function aton4(b: Uint8Array, ofs: number, end: number, ip: Uint8Array, at: number): boolean {
-  const t = { v: 0, i: ofs };
-  let i = ofs;
-  for (let k = 0; k < 4; k++) {
-    if (!dec_byte(b, i, end, t)) return false;
-    ip[at + k] = t.v;
-    i = t.i;
-    if (k < 3) {
-      if (i >= end || b[i] !== 46) return false;
-      i++;
-    }
-  }
-  return i === end;
-}
-
-function hex(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 97 && c <= 102) return c - 87;
-  if (c >= 65 && c <= 70) return c - 55;
-  return -1;
-}
-
-function aton6(b: Uint8Array, ofs: number, end: number, a: mg_addr): boolean {
-  const ip = a.ip;
-  ip.fill(0);
-  let gap = -1; // group index where :: was
-  let g = 0; // groups written
-  let i = ofs;
-  if (i + 1 < end && b[i] === 58 && b[i + 1] === 58) {
-    gap = 0;
-    i += 2;
-  }
-  while (i < end && g < 8) {
-    if (b[i] === 37) break; // %scope
-    // an embedded IPv4 at the end (::ffff:1.2.3.4)
-    let dot = -1;
-    for (let k = i; k < end && b[k] !== 58 && b[k] !== 37; k++) if (b[k] === 46) dot = k;
-    if (dot >= 0) {
-      let e = i;
-      while (e < end && b[e] !== 37) e++;
-      if (g > 6 || !aton4(b, i, e, ip, 2 * g)) return false;
-      g += 2;
-      i = e;
-      break;
-    }
-    let v = 0;
-    let n = 0;
-    while (i < end && hex(b[i]) >= 0 && n < 5) {
-      v = (v << 4) | hex(b[i]);
-      i++;
-      n++;
-    }
-    if (n === 0 || n > 4) return false;
-    ip[2 * g] = v >> 8;
-    ip[2 * g + 1] = v & 255;
-    g++;
-    if (i < end && b[i] === 58) {
-      i++;
-      if (i < end && b[i] === 58) {
-        if (gap >= 0) return false;
-        gap = g;
-        i++;
-      } else if (i === end) return false;
-    }
-  }
-  if (i < end && b[i] === 37) {
-    let sc = 0;
-    for (i++; i < end; i++) {
-      if (b[i] < 48 || b[i] > 57) return false;
-      sc = sc * 10 + b[i] - 48;
-    }
-    a.scope_id = sc;
-  }
-  if (i !== end) return false;
-  if (gap >= 0) {
-    const move = g - gap;
-    for (let k = 0; k < move; k++) {
-      const from = 2 * (g - 1 - k);
-      const to = 2 * (7 - k);
-      ip[to] = ip[from];
-      ip[to + 1] = ip[from + 1];
-      ip[from] = ip[from + 1] = 0;
-    }
-  } else if (g !== 8) return false;
+/** Whether the URL starts with the ASCII word w (case-insensitive). */
+function starts(p: Parts, w: string): boolean {
+  const n = w.length;
+  if (p.end - p.ofs < n) return false;
+  for (let i = 0; i < n; i++) if ((p.buf[p.ofs + i] | 32) !== (cca.call(w, i) | 32)) return false;
   return true;
 }
 
 /**
- * Parses an address into a: "" and "0.0.0.0" (any), "localhost" (127.0.0.1),
- * IPv4, IPv6 with ::, brackets and %scope, ::ffff:a.b.c.d (kept as IPv6).
- * Leaves a.port alone. False for anything else, e.g. a host name.
+ * The port: the explicit one wins (its leading digits; 0 if there are none
+ * or it exceeds 65535), else the scheme's: http and ws 80, https and wss 443,
+ * mqtt 1883, mqtts 8883, anything else 0.
  */
-export function mg_aton(s: string | mg_str, a: mg_addr): boolean {
-  const v = bytes_of(s);
-  const b = v.buf;
-  let ofs = v.ofs;
-  let end = v.ofs + v.len;
-  a.scope_id = 0;
-  if (v.len === 0) {
-    a.is_ip6 = false;
-    a.ip.fill(0);
-    return true;
+export function mg_url_port(url: string | mg_str): number {
+  const p = split(url);
+  if (p.port >= 0) {
+    let v = 0;
+    for (let i = p.port; i < p.end && p.buf[i] >= 48 && p.buf[i] <= 57; i++) v = v * 10 + p.buf[i] - 48;
+    return v > 65535 ? 0 : v;
   }
-  if (lower_str(b, ofs, end - ofs) === "localhost") {
-    a.is_ip6 = false;
-    a.ip.fill(0);
-    a.ip[0] = 127;
-    a.ip[3] = 1;
-    return true;
+  if (starts(p, "http:") || starts(p, "ws:")) return 80;
+  if (starts(p, "https:") || starts(p, "wss:")) return 443;
+  if (starts(p, "mqtt:")) return 1883;
+  if (starts(p, "mqtts:")) return 8883;
+  return 0;
+}
+
+/** True for the TLS schemes: wss: https: mqtts: ssl: tls: tcps: (case-insensitive). */
+export function mg_url_is_ssl(url: string | mg_str): boolean {
+  const p = split(url);
+  return starts(p, "wss:") || starts(p, "https:") || starts(p, "mqtts:") || starts(p, "ssl:") || starts(p, "tls:") || starts(p, "tcps:");
+}
+
+// --- mg_aton -------------------------------------------------------------------
+
+function hexv(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  c |= 32;
+  return c >= 97 && c <= 102 ? c - 87 : -1;
+}
+
+/** a.b.c.d in b[i..end) into ip[at..at+4); false unless exactly four parts of 0-255. */
+function aton4(b: Uint8Array, i: number, end: number, ip: Uint8Array, at: number): boolean {
+  let part = 0, digits = 0, v = 0;
+  for (; i <= end; i++) {
+    const c = i < end ? b[i] : 46; // the end closes the last part like a dot
+    if (c >= 48 && c <= 57) {
+      v = v * 10 + c - 48;
+      if (++digits > 3 || v > 255) return false;
+    } else if (c === 46) {
+      if (digits === 0 || part > 3) return false;
+      ip[at + part++] = v;
+      v = 0;
+      digits = 0;
+    } else return false;
   }
-  if (b[ofs] === 91) {
+  return part === 4;
+}
+
+/**
+ * IPv6 in b[i..end), brackets and a %scope already removed: hex groups, one
+ * "::", and a dotted IPv4 tail (::ffff:1.2.3.4). Writes the 16 bytes of ip.
+ */
+function aton6(b: Uint8Array, i: number, end: number, ip: Uint8Array): boolean {
+  let n = 0; // bytes written
+  let gap = -1; // where "::" stands, in bytes
+  if (end - i >= 2 && b[i] === 58 && b[i + 1] === 58) {
+    gap = 0;
+    i += 2;
+  }
+  while (i < end) {
+    // one group: hex digits, or the IPv4 tail
+    let k = i, v = 0;
+    while (k < end && k - i < 5 && hexv(b[k]) >= 0) v = (v << 4) | hexv(b[k++]);
+    if (k < end && b[k] === 46) {
+      if (n > 12 || !aton4(b, i, end, ip, n)) return false;
+      n += 4;
+      i = end;
+      break;
+    }
+    if (k === i || k - i > 4 || n > 14) return false;
+    ip[n++] = v >> 8;
+    ip[n++] = v & 255;
+    i = k;
+    if (i === end) break;
+    if (b[i] !== 58) return false;
+    i++;
+    if (i < end && b[i] === 58) {
+      if (gap >= 0) return false; // a second "::"
+      gap = n;
+      i++;
+    } else if (i === end) return false; // a trailing single ':'
+  }
+  if (gap < 0) return n === 16;
+  if (n > 14) return false; // "::" stands for at least one group
+  ip.copyWithin(16 - (n - gap), gap, n); // move the tail to the end, zero the gap
+  ip.fill(0, gap, 16 - (n - gap));
+  return true;
+}
+
+/**
+ * Parses an IP address into addr (ip, is_ip6, scope_id; port untouched):
+ * "" (0.0.0.0), "localhost" (127.0.0.1), a.b.c.d, or IPv6 with "::", in
+ * brackets or not, with a numeric %scope, or with an IPv4 tail
+ * (::ffff:1.2.3.4 stays an IPv6 address, as Mongoose). Host names are not
+ * resolved. Returns false, and zeroes addr.ip, when s is none of these.
+ */
+export function mg_aton(s: mg_str | string, addr: mg_addr): boolean {
+  const str = mg_is_str(s) ? s : mg_str(s);
+  const b = str.buf;
+  let i = str.ofs;
+  let end = str.ofs + str.len;
+  const ip = addr.ip;
+  ip.fill(0);
+  addr.scope_id = 0;
+  addr.is_ip6 = false;
+  if (end === i) return true;
+  if (end - i === 9) {
+    let k = 0;
+    while (k < 9 && (b[i + k] | 32) === cca.call("localhost", k)) k++;
+    if (k === 9) {
+      ip[0] = 127;
+      ip[3] = 1;
+      return true;
+    }
+  }
+  if (aton4(b, i, end, ip, 0)) return true;
+  ip.fill(0);
+  if (b[i] === 91) {
     if (b[end - 1] !== 93) return false;
-    ofs++;
+    i++;
     end--;
   }
-  const tmp = a.ip;
-  const save0 = tmp[0], save1 = tmp[1], save2 = tmp[2], save3 = tmp[3];
-  if (aton4(b, ofs, end, tmp, 0)) {
-    tmp.fill(0, 4);
-    a.is_ip6 = false;
-    return true;
+  for (let k = i; k < end; k++) {
+    if (b[k] !== 37) continue;
+    // %scope: a number (an interface index)
+    let v = 0;
+    if (k + 1 === end) return false;
+    for (let m = k + 1; m < end; m++) {
+      if (b[m] < 48 || b[m] > 57) return false;
+      v = v * 10 + b[m] - 48;
+    }
+    addr.scope_id = v;
+    end = k;
+    break;
   }
-  tmp[0] = save0;
-  tmp[1] = save1;
-  tmp[2] = save2;
-  tmp[3] = save3;
-  let colon = false;
-  for (let i = ofs; i < end; i++) if (b[i] === 58) colon = true;
-  if (!colon) return false;
-  const was6 = a.is_ip6;
-  const copy = a.ip.slice();
-  if (aton6(b, ofs, end, a)) {
-    a.is_ip6 = true;
-    return true;
+  if (!aton6(b, i, end, ip)) {
+    ip.fill(0);
+    addr.scope_id = 0;
+    return false;
   }
-  a.ip.set(copy);
-  a.is_ip6 = was6;
-  return false;
+  addr.is_ip6 = true;
+  return true;
 }

@@ -1,219 +1,281 @@
-// Utilities (Mongoose's base64.c, sha1.c, util.c): base64, SHA-1, CRC-32,
-// random bytes, constant-time compare. Byte APIs take (buf, ofs, len).
+// Byte utilities: base64, SHA-1, CRC-32, random bytes, constant-time compare.
+//
+// Every function works on (buffer, offset, length) and allocates nothing after
+// its first call. Nothing mutable is made at module top level: Moddable
+// preloads modules into flash, where typed arrays become read-only, so tables
+// and scratch are made lazily on first use.
 
-const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-const cca = String.prototype.charCodeAt;
+// --- base64 ----------------------------------------------------------------
 
-/** Base64 of src[sofs..sofs+slen) into dst at dofs; returns the length, 0 if dst is too small. */
-export function mg_base64_encode(src: Uint8Array, sofs: number, slen: number, dst: Uint8Array, dofs: number, dlen: number): number {
-  const need = Math.ceil(slen / 3) * 4;
-  if (need > dlen) return 0;
-  let o = dofs;
-  for (let i = 0; i < slen; i += 3) {
-    const a0 = src[sofs + i];
-    const a1 = i + 1 < slen ? src[sofs + i + 1] : 0;
-    const a2 = i + 2 < slen ? src[sofs + i + 2] : 0;
-    dst[o++] = cca.call(B64, a0 >> 2);
-    dst[o++] = cca.call(B64, ((a0 & 3) << 4) | (a1 >> 4));
-    dst[o++] = i + 1 < slen ? cca.call(B64, ((a1 & 15) << 2) | (a2 >> 6)) : 61;
-    dst[o++] = i + 2 < slen ? cca.call(B64, a2 & 63) : 61;
-  }
-  return need;
+/** The base64 character for a 6-bit value (url: the URL-safe alphabet "-_"). */
+export function mg_base64_char(v: number, url: boolean): number {
+  if (v < 26) return 65 + v; // A-Z
+  if (v < 52) return 71 + v; // a-z (97 + v - 26)
+  if (v < 62) return v - 4; // 0-9 (48 + v - 52)
+  if (v === 62) return url ? 45 : 43; // '-' or '+'
+  return url ? 95 : 47; // '_' or '/'
 }
 
+/** The 6-bit value of a base64 character (either alphabet), or -1. */
 function b64val(c: number): number {
   if (c >= 65 && c <= 90) return c - 65;
   if (c >= 97 && c <= 122) return c - 71;
   if (c >= 48 && c <= 57) return c + 4;
-  if (c === 43 || c === 45) return 62; // + and the URL-safe -
-  if (c === 47 || c === 95) return 63; // / and the URL-safe _
+  if (c === 43 || c === 45) return 62;
+  if (c === 47 || c === 95) return 63;
   return -1;
 }
 
+function b64enc(src: Uint8Array, sofs: number, slen: number, dst: Uint8Array, dofs: number, dlen: number, url: boolean): number {
+  const need = url ? Math.floor((slen * 4 + 2) / 3) : Math.floor((slen + 2) / 3) * 4;
+  if (need > dlen) return 0;
+  let j = dofs;
+  for (let i = 0; i < slen; i += 3) {
+    const a = src[sofs + i];
+    const b = i + 1 < slen ? src[sofs + i + 1] : 0;
+    const c = i + 2 < slen ? src[sofs + i + 2] : 0;
+    dst[j++] = mg_base64_char(a >> 2, url);
+    dst[j++] = mg_base64_char(((a & 3) << 4) | (b >> 4), url);
+    if (i + 1 < slen) dst[j++] = mg_base64_char(((b & 15) << 2) | (c >> 6), url);
+    else if (!url) dst[j++] = 61;
+    if (i + 2 < slen) dst[j++] = mg_base64_char(c & 63, url);
+    else if (!url) dst[j++] = 61;
+  }
+  return j - dofs;
+}
+
 /**
- * Decodes base64 (standard or URL-safe; padding optional) into dst. Returns
- * the decoded length, 0 on invalid input or a small dst.
+ * Base64-encodes slen bytes of src into dst at dofs, padded with '='.
+ * Returns the encoded length, or 0 when it needs more than dlen bytes (no NUL
+ * is written). The length is always 4 * ceil(slen / 3).
+ */
+export function mg_base64_encode(src: Uint8Array, sofs: number, slen: number, dst: Uint8Array, dofs: number, dlen: number): number {
+  return b64enc(src, sofs, slen, dst, dofs, dlen, false);
+}
+
+/** As mg_base64_encode with the URL-safe alphabet ('-' '_') and no padding (JWT, RFC 4648 section 5). */
+export function mg_base64url_encode(src: Uint8Array, sofs: number, slen: number, dst: Uint8Array, dofs: number, dlen: number): number {
+  return b64enc(src, sofs, slen, dst, dofs, dlen, true);
+}
+
+/**
+ * Decodes base64 (standard or URL-safe alphabet; '=' padding optional, but
+ * nothing may follow it) from src into dst at dofs. Returns the decoded
+ * length, or 0 on invalid input or when dst (dlen bytes) is too small.
+ * Whitespace is invalid.
  */
 export function mg_base64_decode(src: Uint8Array, sofs: number, slen: number, dst: Uint8Array, dofs: number, dlen: number): number {
-  let end = sofs + slen;
-  while (end > sofs && src[end - 1] === 61) end--;
-  if (end - sofs < slen - 2) return 0;
-  let o = dofs;
+  let n = slen;
+  if (n > 0 && src[sofs + n - 1] === 61) n--; // up to two '=' at the end
+  if (n > 0 && src[sofs + n - 1] === 61) n--;
+  if (slen !== n && slen % 4 !== 0) return 0; // padding only completes a quad
+  if (n % 4 === 1) return 0; // 6 bits cannot make a byte
+  const out = Math.floor((n * 3) / 4);
+  if (out > dlen) return 0;
+  let j = dofs;
   let acc = 0;
   let bits = 0;
-  for (let i = sofs; i < end; i++) {
-    const v = b64val(src[i]);
+  for (let i = 0; i < n; i++) {
+    const v = b64val(src[sofs + i]);
     if (v < 0) return 0;
     acc = ((acc << 6) | v) & 0xffffff;
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
-      if (o >= dofs + dlen) return 0;
-      dst[o++] = (acc >> bits) & 255;
+      dst[j++] = (acc >> bits) & 255;
     }
   }
-  if ((end - sofs) % 4 === 1) return 0;
-  if (o < dofs + dlen) dst[o] = 0;
-  return o - dofs;
+  return j - dofs;
 }
 
-/** SHA-1 state: made once, reused (no allocation per digest). */
+// --- SHA-1 (FIPS 180-4) ----------------------------------------------------
+
+/**
+ * SHA-1 state. Make one per user, once (the constructor allocates nothing;
+ * mg_sha1_init makes its 64-byte block and 16-word schedule on first use), and
+ * reuse it: init, update..., final.
+ */
 export class mg_sha1_ctx {
-  h = new Int32Array(5);
-  w = new Int32Array(80);
-  block = new Uint8Array(64);
-  used = 0;
+  h0 = 0;
+  h1 = 0;
+  h2 = 0;
+  h3 = 0;
+  h4 = 0;
+  /** Total bytes hashed (a JS number: exact up to 2^53). */
   total = 0;
+  /** Bytes waiting in blk. */
+  blen = 0;
+  blk: Uint8Array | null = null;
+  w: Int32Array | null = null;
 }
 
 export function mg_sha1_init(ctx: mg_sha1_ctx): void {
-  const h = ctx.h;
-  h[0] = 0x67452301;
-  h[1] = 0xefcdab89 | 0;
-  h[2] = 0x98badcfe | 0;
-  h[3] = 0x10325476;
-  h[4] = 0xc3d2e1f0 | 0;
-  ctx.used = 0;
+  ctx.h0 = 0x67452301;
+  ctx.h1 = 0xefcdab89 | 0;
+  ctx.h2 = 0x98badcfe | 0;
+  ctx.h3 = 0x10325476;
+  ctx.h4 = 0xc3d2e1f0 | 0;
   ctx.total = 0;
+  ctx.blen = 0;
+  ctx.blk ??= new Uint8Array(64);
+  ctx.w ??= new Int32Array(16);
 }
 
-function sha1_block(ctx: mg_sha1_ctx): void {
-  const w = ctx.w;
-  const b = ctx.block;
-  for (let i = 0; i < 16; i++) w[i] = (b[4 * i] << 24) | (b[4 * i + 1] << 16) | (b[4 * i + 2] << 8) | b[4 * i + 3];
-  for (let i = 16; i < 80; i++) {
-    const x = w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16];
-    w[i] = (x << 1) | (x >>> 31);
-  }
-  const h = ctx.h;
-  let a = h[0], bb = h[1], c = h[2], d = h[3], e = h[4];
+function sha1_block(ctx: mg_sha1_ctx, b: Uint8Array, o: number): void {
+  const w = ctx.w!;
+  for (let i = 0; i < 16; i++, o += 4) w[i] = (b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3];
+  let a = ctx.h0, bb = ctx.h1, c = ctx.h2, d = ctx.h3, e = ctx.h4;
   for (let i = 0; i < 80; i++) {
-    let f: number, k: number;
-    if (i < 20) {
-      f = (bb & c) | (~bb & d);
-      k = 0x5a827999;
-    } else if (i < 40) {
-      f = bb ^ c ^ d;
-      k = 0x6ed9eba1;
-    } else if (i < 60) {
-      f = (bb & c) | (bb & d) | (c & d);
-      k = 0x8f1bbcdc | 0;
+    let x: number;
+    if (i < 16) {
+      x = w[i];
     } else {
-      f = bb ^ c ^ d;
-      k = 0xca62c1d6 | 0;
+      // the schedule kept as a ring of 16 words
+      const t = w[(i + 13) & 15] ^ w[(i + 8) & 15] ^ w[(i + 2) & 15] ^ w[i & 15];
+      x = w[i & 15] = (t << 1) | (t >>> 31);
     }
-    const t = (((a << 5) | (a >>> 27)) + f + e + k + w[i]) | 0;
+    let f: number;
+    if (i < 20) f = ((bb & c) | (~bb & d)) + 0x5a827999;
+    else if (i < 40) f = (bb ^ c ^ d) + 0x6ed9eba1;
+    else if (i < 60) f = ((bb & c) | (bb & d) | (c & d)) + 0x8f1bbcdc;
+    else f = (bb ^ c ^ d) + 0xca62c1d6;
+    const t = (((a << 5) | (a >>> 27)) + f + e + x) | 0;
     e = d;
     d = c;
     c = (bb << 30) | (bb >>> 2);
     bb = a;
     a = t;
   }
-  h[0] = (h[0] + a) | 0;
-  h[1] = (h[1] + bb) | 0;
-  h[2] = (h[2] + c) | 0;
-  h[3] = (h[3] + d) | 0;
-  h[4] = (h[4] + e) | 0;
+  ctx.h0 = (ctx.h0 + a) | 0;
+  ctx.h1 = (ctx.h1 + bb) | 0;
+  ctx.h2 = (ctx.h2 + c) | 0;
+  ctx.h3 = (ctx.h3 + d) | 0;
+  ctx.h4 = (ctx.h4 + e) | 0;
 }
 
 export function mg_sha1_update(ctx: mg_sha1_ctx, buf: Uint8Array, ofs: number, len: number): void {
-  const blk = ctx.block;
+  const blk = ctx.blk!;
   ctx.total += len;
-  for (let i = 0; i < len; i++) {
-    blk[ctx.used++] = buf[ofs + i];
-    if (ctx.used === 64) {
-      sha1_block(ctx);
-      ctx.used = 0;
+  let i = 0;
+  while (i < len) {
+    if (ctx.blen === 0 && len - i >= 64) {
+      sha1_block(ctx, buf, ofs + i); // whole blocks straight from the input
+      i += 64;
+      continue;
+    }
+    blk[ctx.blen++] = buf[ofs + i++];
+    if (ctx.blen === 64) {
+      sha1_block(ctx, blk, 0);
+      ctx.blen = 0;
     }
   }
 }
 
-/** Writes the 20-byte digest at digest[dofs]. */
+function put32(d: Uint8Array, o: number, v: number): void {
+  d[o] = v >>> 24;
+  d[o + 1] = v >>> 16;
+  d[o + 2] = v >>> 8;
+  d[o + 3] = v;
+}
+
+/** Writes the 20-byte digest at digest[dofs]. The context must be re-initialised to be reused. */
 export function mg_sha1_final(digest: Uint8Array, dofs: number, ctx: mg_sha1_ctx): void {
-  const bits = ctx.total * 8;
-  const blk = ctx.block;
-  blk[ctx.used++] = 0x80;
-  if (ctx.used > 56) {
-    while (ctx.used < 64) blk[ctx.used++] = 0;
-    sha1_block(ctx);
-    ctx.used = 0;
+  const blk = ctx.blk!;
+  const total = ctx.total;
+  blk[ctx.blen++] = 0x80;
+  if (ctx.blen > 56) {
+    blk.fill(0, ctx.blen, 64);
+    sha1_block(ctx, blk, 0);
+    ctx.blen = 0;
   }
-  while (ctx.used < 56) blk[ctx.used++] = 0;
-  const hi = Math.floor(bits / 0x100000000);
-  const lo = bits >>> 0;
-  blk[56] = hi >>> 24;
-  blk[57] = (hi >>> 16) & 255;
-  blk[58] = (hi >>> 8) & 255;
-  blk[59] = hi & 255;
-  blk[60] = lo >>> 24;
-  blk[61] = (lo >>> 16) & 255;
-  blk[62] = (lo >>> 8) & 255;
-  blk[63] = lo & 255;
-  sha1_block(ctx);
-  for (let i = 0; i < 5; i++) {
-    const v = ctx.h[i];
-    digest[dofs + 4 * i] = v >>> 24;
-    digest[dofs + 4 * i + 1] = (v >>> 16) & 255;
-    digest[dofs + 4 * i + 2] = (v >>> 8) & 255;
-    digest[dofs + 4 * i + 3] = v & 255;
-  }
+  blk.fill(0, ctx.blen, 56);
+  put32(blk, 56, Math.floor(total / 0x20000000)); // bit count, high word
+  put32(blk, 60, (total * 8) % 0x100000000);
+  sha1_block(ctx, blk, 0);
+  put32(digest, dofs, ctx.h0);
+  put32(digest, dofs + 4, ctx.h1);
+  put32(digest, dofs + 8, ctx.h2);
+  put32(digest, dofs + 12, ctx.h3);
+  put32(digest, dofs + 16, ctx.h4);
 }
 
-class Tables {
-  crc: Int32Array | null = null;
-  rng: ((buf: Uint8Array, ofs: number, len: number) => void) | null = null;
-  seed = 0x2545f491;
-}
-// The table is made on the first call, never at load: a preloaded module's typed arrays are read-only.
-const T = new Tables();
+// --- CRC-32 ----------------------------------------------------------------
 
-/** CRC-32 (IEEE) of len bytes, continuing from crc (start with 0). */
+// 16-entry (nibble) table: 64 bytes of RAM instead of 1 KiB, two lookups a byte.
+let crc_tab: Int32Array | null = null;
+
+/**
+ * Standard CRC-32 (IEEE 802.3, reflected, as zlib). Start with crc = 0 and
+ * feed the previous result to continue: mg_crc32(mg_crc32(0, a...), b...).
+ * Returns an unsigned 32-bit number.
+ */
 export function mg_crc32(crc: number, buf: Uint8Array, ofs: number, len: number): number {
-  let t = T.crc;
-  if (t === null) {
-    t = new Int32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      t[n] = c;
+  if (crc_tab === null) {
+    const t = new Int32Array(16);
+    for (let i = 0; i < 16; i++) {
+      let c = i;
+      for (let k = 0; k < 4; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
+      t[i] = c;
     }
-    T.crc = t;
+    crc_tab = t;
   }
+  const t = crc_tab;
   let c = ~crc;
-  for (let i = 0; i < len; i++) c = t[(c ^ buf[ofs + i]) & 255] ^ (c >>> 8);
+  for (let i = 0; i < len; i++) {
+    c ^= buf[ofs + i];
+    c = (c >>> 4) ^ t[c & 15];
+    c = (c >>> 4) ^ t[c & 15];
+  }
   return ~c >>> 0;
 }
 
-/** Sets where random bytes come from (mg_mgr_init passes the HAL's). */
-export function mg_random_set(fn: (buf: Uint8Array, ofs: number, len: number) => void): void {
-  T.rng = fn;
+// --- Random ----------------------------------------------------------------
+
+/** A source of random bytes: fills len bytes of buf at ofs. */
+export type mg_random_fn = (buf: Uint8Array, ofs: number, len: number) => void;
+
+class RandomState {
+  fn: mg_random_fn | null = null;
+  x = 0; // xorshift32 state, seeded on first use
+}
+const R = new RandomState();
+
+/**
+ * Sets the source of mg_random (the HAL's, e.g. the ESP32 hardware RNG); null
+ * restores the fallback, a xorshift32 seeded from Math.random and the clock,
+ * which is NOT cryptographically strong.
+ */
+export function mg_random_set(fn: mg_random_fn | null): void {
+  R.fn = fn;
 }
 
-/** Fills len bytes with random bytes: the HAL's source, or xorshift before a manager exists. */
+/** Fills len bytes of buf at ofs with random bytes. */
 export function mg_random(buf: Uint8Array, ofs: number, len: number): void {
-  if (T.rng !== null) {
-    T.rng(buf, ofs, len);
+  if (R.fn !== null) {
+    R.fn(buf, ofs, len);
     return;
   }
-  let x = T.seed;
+  let x = R.x;
+  if (x === 0) x = ((Math.random() * 0x100000000) ^ Date.now()) | 1;
   for (let i = 0; i < len; i++) {
     x ^= x << 13;
     x ^= x >>> 17;
     x ^= x << 5;
-    buf[ofs + i] = x & 255;
+    buf[ofs + i] = x >>> 24;
   }
-  T.seed = x;
+  R.x = x;
 }
 
-const ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-
-/** len random alphanumeric characters into buf. */
+/** Fills len bytes of buf at ofs with random [0-9A-Za-z] characters (no NUL is written). */
 export function mg_random_str(buf: Uint8Array, ofs: number, len: number): void {
   mg_random(buf, ofs, len);
-  for (let i = 0; i < len; i++) buf[ofs + i] = cca.call(ALNUM, buf[ofs + i] % 62);
+  for (let i = 0; i < len; i++) {
+    const v = buf[ofs + i] % 62; // a slight bias, fine for names and nonces
+    buf[ofs + i] = v < 10 ? 48 + v : v < 36 ? 55 + v : 61 + v;
+  }
 }
 
-/** Constant-time equality of two byte ranges (for secrets). */
+/** Compares len bytes in time that does not depend on where they differ (for secrets). */
 export function mg_memeq(a: Uint8Array, aofs: number, b: Uint8Array, bofs: number, len: number): boolean {
   let d = 0;
   for (let i = 0; i < len; i++) d |= a[aofs + i] ^ b[bofs + i];

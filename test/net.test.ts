@@ -30,6 +30,7 @@ import {
   mg_timer_free,
   mg_wakeup,
   mg_wakeup_init,
+  mg_mkpipe,
   mg_wrapfd,
 } from "../src/net.js";
 import { MG_TIMER_ONCE, MG_TIMER_REPEAT, MG_TIMER_RUN_NOW, mg_timer_expired } from "../src/timer.js";
@@ -487,6 +488,22 @@ test("mg_wakeup delivers MG_EV_WAKEUP with its payload to the connection with th
   let k = 0;
   while (mg_wakeup(mgr, id, "0123456789")) k++;
   assert.ok(k > 0 && k <= 16, "the queue is bounded");
+});
+
+test("mg_mkpipe: data written with mg_wakeup arrives as MG_EV_READ in c.recv", () => {
+  const { net, mgr } = setup();
+  let got = "";
+  const id = mg_mkpipe(mgr, (c, ev, n) => {
+    if (ev === MG_EV_READ) {
+      got += String.fromCharCode(...c.recv.buf.subarray(0, n)) + "|";
+      c.recv.len = 0;
+    }
+  }, null, false);
+  assert.ok(id > 0);
+  assert.ok(mg_wakeup(mgr, id, "from a timer"));
+  assert.ok(mg_wakeup(mgr, id, new Uint8Array([49, 50])));
+  net.poll(mgr);
+  assert.is(got, "from a timer|12|");
 });
 
 test("mg_mgr_run: polls on socket activity, on timers, and every ms", () => {
