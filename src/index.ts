@@ -1,0 +1,14 @@
+// mgts: the public API, one import for applications.
+export * from "./config.js";
+export * from "./str.js";
+export * from "./iobuf.js";
+export * from "./fmt.js";
+export * from "./log.js";
+export * from "./timer.js";
+export * from "./url.js";
+export * from "./json.js";
+export * from "./util.js";
+export * from "./fs.js";
+export * from "./net.js";
+export * from "./http.js";
+export * from "./ws.js";
