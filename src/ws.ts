@@ -1,0 +1,851 @@
+// WebSocket, RFC 6455 (Mongoose's ws.c), server and client, in fixed buffers.
+//
+// Where a byte is parsed: ws_frames reads frame headers, checks them against
+// the RFC, unmasks payloads in place and reassembles fragmented messages at
+// the front of c.recv (control frames may come between fragments). Text is
+// checked as UTF-8 across fragments (utf8_step). Stricter than Mongoose on
+// purpose: unmasked client frames, reserved bits or opcodes, oversized or
+// fragmented control frames, bad continuations → close 1002; invalid UTF-8 →
+// 1007; a message that cannot fit → 1009; bad close codes → 1002.
+import { MG_IO_SIZE } from "./config.js";
+import { mg_va, mg_vxprintf } from "./fmt.js";
+import { mg_copy, mg_iobuf_del } from "./iobuf.js";
+import { MG_DEBUG } from "./log.js";
+import {
+  MG_EV_CLOSE,
+  MG_EV_POLL,
+  MG_EV_READ,
+  MG_EV_WRITE,
+  MG_EV_WS_CTL,
+  MG_EV_WS_MSG,
+  MG_EV_WS_OPEN,
+  mg_connect_svc,
+  mg_connection,
+  mg_error,
+  mg_event_handler_t,
+  mg_mgr,
+  mg_mgr_kick,
+  mg_printf,
+  mg_send,
+} from "./net.js";
+import {
+  HttpConn,
+  MG_EV_WEBSOCKET_CONTROL_FRAME,
+  MG_EV_WEBSOCKET_FRAME,
+  MG_EV_WEBSOCKET_HANDSHAKE_DONE,
+  MG_EV_WEBSOCKET_HANDSHAKE_REQUEST,
+  MG_F_WEBSOCKET_NO_DEFRAG,
+  http_init,
+  mg_http_get_header,
+  mg_http_message,
+  mg_http_parse,
+  mg_http_reply,
+  ws6_hook,
+} from "./http.js";
+import { mg_str, mg_str_n, mg_str_set, mg_utf8_len, mg_utf8_put } from "./str.js";
+import { mg_base64_encode, mg_random, mg_sha1_ctx, mg_sha1_final, mg_sha1_init, mg_sha1_update } from "./util.js";
+
+export const WEBSOCKET_OP_CONTINUE = 0;
+export const WEBSOCKET_OP_TEXT = 1;
+export const WEBSOCKET_OP_BINARY = 2;
+export const WEBSOCKET_OP_CLOSE = 8;
+export const WEBSOCKET_OP_PING = 9;
+export const WEBSOCKET_OP_PONG = 10;
+/**
+ * OR into op for mg_ws_send: the frame does not end the message (no FIN).
+ * Send the first piece with the message's opcode, the next ones with
+ * WEBSOCKET_OP_CONTINUE, and the last without this flag (6.x had the same
+ * flag; 7.x has no way to send a fragment, #2206).
+ */
+export const WEBSOCKET_DONT_FIN = 0x100;
+
+/** A received message (struct mg_ws_message); also 6.x's struct websocket_message. */
+export class mg_ws_message {
+  /** The payload (a view into c.recv, valid during the event). */
+  data = mg_str();
+  /**
+   * The frame's first byte: FIN (0x80) and the opcode (flags & 15). For a
+   * reassembled message mgts reports FIN and the message's opcode (Mongoose 7
+   * reports the first fragment's byte, FIN clear).
+   */
+  flags = 0;
+  /** Receiving in pieces (mg_ws_recv_pieces): where data starts within the message. */
+  offset = 0;
+  /** Receiving in pieces: bytes of data the handler used; lower it to get the rest again later. */
+  consumed = 0;
+  /** 6.x's name: the payload length. */
+  get size(): number {
+    return this.data.len;
+  }
+}
+/** Mongoose 6.x's name for the message struct. */
+export type websocket_message = mg_ws_message;
+
+const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+const CLOSE_TIMEOUT_MS = 3000;
+
+/** Per-connection WebSocket state, made once per pooled connection (in HttpConn.ws). */
+class WsConn {
+  msg = new mg_ws_message();
+  mode6 = false;
+  pieces = false;
+  asm = 0; // bytes of a fragmented message reassembled at the front of recv
+  asm_op = 0; // its opcode, 0 when no message is in progress
+  msg_ofs = 0; // pieces: offset of the next piece within the message
+  frame_left = 0; // pieces: payload bytes of the current frame still to come
+  frame_fin = false;
+  frame_masked = false;
+  mask = new Uint8Array(4);
+  frame_pos = 0; // pieces: payload bytes of the current frame already handed over
+  mask_pos = 0; // pieces: bytes at the front of recv already unmasked and checked
+  u8_need = 0; // UTF-8 check across pieces and fragments
+  u8_lo = 0x80;
+  u8_hi = 0xbf;
+  close_sent = false;
+  close_at = 0;
+  dead = false;
+  // client handshake
+  accept = new Uint8Array(28); // the Sec-WebSocket-Accept we expect
+  handshake_done = false;
+  // keepalive
+  ping_every = 0;
+  ping_timeout = 0;
+  last_rx = 0;
+  ping_at = 0;
+  reset(): void {
+    this.mode6 = this.pieces = this.close_sent = this.dead = this.handshake_done = this.frame_fin = false;
+    this.asm = this.asm_op = this.msg_ofs = this.frame_left = this.frame_pos = this.mask_pos = this.u8_need = 0;
+    this.close_at = this.ping_every = this.ping_timeout = this.last_rx = this.ping_at = 0;
+  }
+}
+
+function ws_state(c: mg_connection): WsConn {
+  const st = c.proto as HttpConn;
+  if (st.ws === null) st.ws = new WsConn(); // only if a connection was made before ws_init ran
+  return st.ws as WsConn;
+}
+
+/** Makes the WebSocket state of every pooled connection (with the HTTP state). */
+function ws_init(mgr: mg_mgr): void {
+  http_init(mgr);
+  for (let i = 0; i < mgr.pool.length; i++) {
+    const st = mgr.pool[i].proto as HttpConn;
+    if (st.ws === null) st.ws = new WsConn();
+  }
+}
+
+// --- handshake -----------------------------------------------------------------
+
+const sha = new mg_sha1_ctx();
+const digest = new Uint8Array(20);
+
+/** base64(SHA-1(key + GUID)) into out (28 bytes). */
+function accept_key(key: mg_str, out: Uint8Array): number {
+  mg_sha1_init(sha);
+  mg_sha1_update(sha, key.buf, key.ofs, key.len);
+  const g = GUID_BYTES;
+  mg_sha1_update(sha, g, 0, g.length);
+  mg_sha1_final(digest, 0, sha);
+  return mg_base64_encode(digest, 0, 20, out, 0, out.length);
+}
+const GUID_BYTES = (() => {
+  const b = new Uint8Array(GUID.length);
+  for (let i = 0; i < GUID.length; i++) b[i] = GUID.charCodeAt(i);
+  return b;
+})();
+
+function token_in(v: mg_str | null, tok: string): boolean {
+  if (v === null) return false;
+  const s = v.toString().toLowerCase();
+  for (const part of s.split(",")) if (part.trim() === tok) return true;
+  return false;
+}
+
+/**
+ * Upgrades an HTTP connection to WebSocket (call it on MG_EV_HTTP_MSG).
+ * Checks what RFC 6455 §4.2.1 asks: GET, Upgrade: websocket, Connection:
+ * upgrade, Sec-WebSocket-Version: 13 (else 426 with the version we speak) and
+ * a 16-byte base64 Sec-WebSocket-Key (else 400). Sends 101 with
+ * Sec-WebSocket-Accept and the extra headers from fmt; when the client offered
+ * subprotocols and fmt names none, the first offered one is accepted. Then
+ * MG_EV_WS_OPEN fires with the request. Returns true when upgraded.
+ */
+export function mg_ws_upgrade(c: mg_connection, hm: mg_http_message, fmt?: string | null, ...args: any[]): boolean {
+  ws_init(c.mgr);
+  if (!ws_handshake_reply(c, hm, fmt ?? null, args)) return false;
+  ws_opened(c, hm, false);
+  return true;
+}
+
+function ws_handshake_reply(c: mg_connection, hm: mg_http_message, fmt: string | null, args: any[]): boolean {
+  const up = mg_http_get_header(hm, "Upgrade");
+  const key = mg_http_get_header(hm, "Sec-WebSocket-Key");
+  const ver = mg_http_get_header(hm, "Sec-WebSocket-Version");
+  if (up === null || !token_in(up, "websocket") || key === null) {
+    mg_http_reply(c, 426, "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n", "WS upgrade expected\n");
+    c.is_draining = true;
+    return false;
+  }
+  if (ver === null || ver.toString().trim() !== "13") {
+    mg_http_reply(c, 426, "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n", "WebSocket version 13 expected\n");
+    c.is_draining = true;
+    return false;
+  }
+  const method = hm.method.toString();
+  if (method !== "GET" || !token_in(mg_http_get_header(hm, "Connection"), "upgrade") || !key_ok(key)) {
+    mg_http_reply(c, 400, "", "Bad WebSocket handshake\n");
+    c.is_draining = true;
+    return false;
+  }
+  const acc = new Uint8Array(28);
+  const n = accept_key(key, acc);
+  let extra = "";
+  if (fmt !== null && fmt.length > 0) {
+    const b = new Uint8Array(512);
+    const o = c.mgr.out;
+    const ap = c.mgr.ap;
+    const sb = o.buf, so = o.ofs, sc = o.cap, sn = o.n, sa = ap.a, si = ap.i;
+    o.buf = b;
+    o.ofs = 0;
+    o.cap = b.length;
+    o.n = 0;
+    ap.a = args;
+    ap.i = 0;
+    mg_vxprintf(o, fmt, ap);
+    extra = mg_str_n(b, 0, o.n < b.length ? o.n : b.length).toString();
+    o.buf = sb; o.ofs = so; o.cap = sc; o.n = sn; ap.a = sa; ap.i = si;
+  }
+  const offered = mg_http_get_header(hm, "Sec-WebSocket-Protocol");
+  if (offered !== null && extra.toLowerCase().indexOf("sec-websocket-protocol:") < 0) {
+    extra += "Sec-WebSocket-Protocol: " + offered.toString().split(",")[0].trim() + "\r\n";
+  }
+  const ok = mg_printf(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %.*s\r\n%s\r\n", n, mg_str_n(acc, 0, n), extra);
+  if (ok === 0) {
+    mg_error(c, "WS handshake does not fit in the send buffer");
+    return false;
+  }
+  return true;
+}
+
+function key_ok(key: mg_str): boolean {
+  // base64 of 16 bytes: 22 characters and "=="
+  if (key.len !== 24) return false;
+  return key.buf[key.ofs + 22] === 61 && key.buf[key.ofs + 23] === 61;
+}
+
+function ws_opened(c: mg_connection, hm: mg_http_message, mode6: boolean): void {
+  const ws = ws_state(c);
+  ws.reset();
+  ws.mode6 = mode6;
+  ws.last_rx = c.mgr.hal!.millis();
+  c.is_websocket = true;
+  c.is_resp = false;
+  c.pfn = ws_cb;
+  if (mode6) call(c, MG_EV_WEBSOCKET_HANDSHAKE_DONE, null);
+  else call(c, MG_EV_WS_OPEN, hm);
+}
+
+/** The 6.x server handshake: HANDSHAKE_REQUEST, the 101 (unless the handler answered), HANDSHAKE_DONE. */
+function ws6_handshake(c: mg_connection, hm: mg_http_message, head_len: number): void {
+  ws_init(c.mgr);
+  const before = c.send.len;
+  call(c, MG_EV_WEBSOCKET_HANDSHAKE_REQUEST, hm);
+  if (c.is_closing || c.is_draining) return;
+  if (c.send.len === before) {
+    if (!ws_handshake_reply(c, hm, null, NOARGS)) return;
+  } else {
+    // the handler answered itself: an upgrade only if it sent 101
+    if (c.send.buf[before + 9] !== 49 || c.send.buf[before + 10] !== 48 || c.send.buf[before + 11] !== 49) return;
+  }
+  mg_iobuf_del(c.recv, 0, head_len);
+  ws_opened(c, hm, true);
+}
+const NOARGS: any[] = [];
+if (ws6_hook.fn === null) ws6_hook.fn = ws6_handshake;
+
+/**
+ * Connects to a WebSocket server (ws://host:port/path). fmt adds request
+ * headers (e.g. "Sec-WebSocket-Protocol: mqtt\r\n"). The handshake goes out
+ * on connect with a random key; the server's Sec-WebSocket-Accept is checked;
+ * then MG_EV_WS_OPEN fires with the 101 response.
+ */
+export function mg_ws_connect(mgr: mg_mgr, url: string, fn: mg_event_handler_t | null, fn_data: any, fmt?: string | null, ...args: any[]): mg_connection | null {
+  ws_init(mgr);
+  const c = mg_connect_svc(mgr, url, fn, fn_data, ws_client_cb, null);
+  if (c === null) return null;
+  const ws = ws_state(c);
+  ws.reset();
+  let extra = "";
+  if (fmt != null && fmt.length > 0) {
+    const b = new Uint8Array(512);
+    const o = mgr.out;
+    o.buf = b;
+    o.ofs = 0;
+    o.cap = b.length;
+    o.n = 0;
+    const ap = new mg_va();
+    ap.a = args;
+    ap.i = 0;
+    mg_vxprintf(o, fmt, ap);
+    extra = mg_str_n(b, 0, o.n < b.length ? o.n : b.length).toString();
+  }
+  const host = host_of(url);
+  const path = path_of(url);
+  const key = new Uint8Array(16);
+  mg_random(key, 0, 16);
+  const k64 = new Uint8Array(24);
+  mg_base64_encode(key, 0, 16, k64, 0, 24);
+  accept_key(mg_str_n(k64, 0, 24), ws.accept);
+  mg_printf(c, "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: %.*s\r\n%s\r\n", path, host, 24, mg_str_n(k64, 0, 24), extra);
+  return c;
+}
+
+function host_of(url: string): string {
+  const s = url.indexOf("://");
+  const rest = s >= 0 ? url.slice(s + 3) : url;
+  const e = rest.indexOf("/");
+  const hp = e >= 0 ? rest.slice(0, e) : rest;
+  const at = hp.lastIndexOf("@");
+  return at >= 0 ? hp.slice(at + 1) : hp;
+}
+function path_of(url: string): string {
+  const s = url.indexOf("://");
+  const rest = s >= 0 ? url.slice(s + 3) : url;
+  const e = rest.indexOf("/");
+  return e >= 0 ? rest.slice(e) : "/";
+}
+
+function ws_client_cb(c: mg_connection, ev: number, ev_data: any): void {
+  const ws = ws_state(c);
+  if (ws.handshake_done) return ws_cb(c, ev, ev_data);
+  if (ev !== MG_EV_READ) return;
+  const hm = http_init(c.mgr);
+  const n = mg_http_parse(c.recv.buf, c.recv.len, hm);
+  if (n === 0) {
+    if (c.recv.len === c.recv.size) mg_error(c, "WS handshake response too large");
+    return;
+  }
+  const acc = n > 0 ? mg_http_get_header(hm, "Sec-WebSocket-Accept") : null;
+  if (n < 0 || hm.resp_code !== 101 || acc === null || acc.len !== 28 || !same(acc, ws.accept) || !token_in(mg_http_get_header(hm, "Upgrade"), "websocket")) {
+    mg_error(c, "WS handshake failed (HTTP %d)", n > 0 ? hm.resp_code : 0);
+    return;
+  }
+  ws.handshake_done = true;
+  ws_opened(c, hm, false);
+  c.pfn = ws_client_cb;
+  mg_iobuf_del(c.recv, 0, n);
+  if (c.recv.len > 0) ws_frames(c, ws);
+}
+
+function same(s: mg_str, b: Uint8Array): boolean {
+  for (let i = 0; i < s.len; i++) if (s.buf[s.ofs + i] !== b[i]) return false;
+  return true;
+}
+
+// --- sending -----------------------------------------------------------------------
+
+function header_size(len: number, masked: boolean): number {
+  return (len < 126 ? 2 : len < 65536 ? 4 : 10) + (masked ? 4 : 0);
+}
+
+/** Writes a frame header at o; returns its size. The mask key (if any) goes last. */
+function put_header(b: Uint8Array, o: number, op: number, len: number, mask: Uint8Array | null): number {
+  const fin = (op & WEBSOCKET_DONT_FIN) !== 0 ? 0 : 0x80;
+  b[o] = fin | (op & 15);
+  let h = 2;
+  const m = mask !== null ? 0x80 : 0;
+  if (len < 126) b[o + 1] = m | len;
+  else if (len < 65536) {
+    b[o + 1] = m | 126;
+    b[o + 2] = len >> 8;
+    b[o + 3] = len & 255;
+    h = 4;
+  } else {
+    b[o + 1] = m | 127;
+    b[o + 2] = b[o + 3] = b[o + 4] = b[o + 5] = 0;
+    b[o + 6] = (len >>> 24) & 255;
+    b[o + 7] = (len >>> 16) & 255;
+    b[o + 8] = (len >>> 8) & 255;
+    b[o + 9] = len & 255;
+    h = 10;
+  }
+  if (mask !== null) {
+    b[o + h] = mask[0];
+    b[o + h + 1] = mask[1];
+    b[o + h + 2] = mask[2];
+    b[o + h + 3] = mask[3];
+    h += 4;
+  }
+  return h;
+}
+
+const tx_mask = new Uint8Array(4);
+
+/**
+ * Sends one frame: `op` is WEBSOCKET_OP_*, optionally | WEBSOCKET_DONT_FIN.
+ * Client frames are masked with a fresh random key, server frames never.
+ * Returns the bytes appended to c.send (header + payload), 0 when the frame
+ * does not fit (nothing is appended; wait for MG_EV_WRITE).
+ */
+export function mg_ws_send(c: mg_connection, buf: Uint8Array | mg_str | string, len?: number, op = WEBSOCKET_OP_TEXT): number {
+  const s = c.send;
+  let n: number;
+  let src: Uint8Array | null = null;
+  let sofs = 0;
+  if (typeof buf === "string") n = mg_utf8_len(buf);
+  else if (buf instanceof Uint8Array) {
+    src = buf;
+    n = len ?? buf.length;
+  } else {
+    src = buf.buf;
+    sofs = buf.ofs;
+    n = len ?? buf.len;
+  }
+  const masked = c.is_client;
+  const hs = header_size(n, masked);
+  if (s.len + hs + n > s.size) return 0;
+  let mask: Uint8Array | null = null;
+  if (masked) {
+    mg_random(tx_mask, 0, 4);
+    mask = tx_mask;
+  }
+  const o = s.len + put_header(s.buf, s.len, op, n, mask);
+  if (src === null) mg_utf8_put(buf as string, s.buf, o, n);
+  else mg_copy(s.buf, o, src, sofs, n);
+  if (mask !== null) for (let i = 0; i < n; i++) s.buf[o + i] ^= mask[i & 3];
+  s.len = o + n;
+  mg_mgr_kick(c.mgr);
+  return hs + n;
+}
+
+/** printf into one frame. Returns the bytes appended, 0 if it did not fit. */
+export function mg_ws_printf(c: mg_connection, op: number, fmt: string, ...args: any[]): number {
+  const ap = new mg_va();
+  ap.a = args;
+  ap.i = 0;
+  return mg_ws_vprintf(c, op, fmt, ap);
+}
+
+/** mg_ws_printf with an argument cursor. */
+export function mg_ws_vprintf(c: mg_connection, op: number, fmt: string, ap: mg_va): number {
+  const start = c.send.len;
+  const hs_max = header_size(65536, c.is_client);
+  // format where the payload will land after the largest header, then frame it
+  const o = c.mgr.out;
+  const sb = o.buf, so = o.ofs, sc = o.cap, sn = o.n;
+  o.buf = c.send.buf;
+  o.ofs = start + hs_max;
+  o.cap = c.send.size - start - hs_max;
+  o.n = 0;
+  mg_vxprintf(o, fmt, ap);
+  const n = o.n;
+  const fits = o.cap >= 0 && n <= o.cap;
+  o.buf = sb; o.ofs = so; o.cap = sc; o.n = sn;
+  if (!fits) return 0;
+  c.send.len = start + hs_max + n;
+  return mg_ws_wrap(c, n, op) - start;
+}
+
+/**
+ * Turns the last len bytes of c.send into one frame (the MQTT-over-WebSocket
+ * pattern: write a protocol's bytes, then wrap them). Returns the new
+ * c.send.len; unchanged when the header does not fit.
+ */
+export function mg_ws_wrap(c: mg_connection, len: number, op: number): number {
+  const s = c.send;
+  const masked = c.is_client;
+  const hs = header_size(len, masked);
+  const start = s.len - len;
+  if (start < 0) return s.len;
+  if (s.len + hs > s.size) {
+    // the payload may already sit after a gap (mg_ws_vprintf): then frame it in place
+    const gap_start = start - hs;
+    if (gap_start < 0) return s.len;
+  }
+  let mask: Uint8Array | null = null;
+  if (masked) {
+    mg_random(tx_mask, 0, 4);
+    mask = tx_mask;
+  }
+  // find where the frame begins: right after what was in the buffer before the payload
+  let frame_start = start;
+  if (s.len + hs <= s.size) {
+    s.buf.copyWithin(start + hs, start, s.len);
+  } else {
+    frame_start = start - hs;
+  }
+  put_header(s.buf, frame_start, op, len, mask);
+  const p = frame_start + hs;
+  if (frame_start !== start && p !== start) s.buf.copyWithin(p, start, start + len);
+  if (mask !== null) for (let i = 0; i < len; i++) s.buf[p + i] ^= mask[i & 3];
+  s.len = p + len;
+  mg_mgr_kick(c.mgr);
+  return s.len;
+}
+
+/**
+ * Starts the closing handshake: sends a close frame with code (and reason),
+ * then frees the connection when the peer's close arrives or after 3 s.
+ */
+export function mg_ws_close(c: mg_connection, code = 1000, reason = ""): boolean {
+  const ws = ws_state(c);
+  if (ws.close_sent) return true;
+  const rl = mg_utf8_len(reason);
+  const p = new Uint8Array(2 + rl);
+  p[0] = code >> 8;
+  p[1] = code & 255;
+  mg_utf8_put(reason, p, 2, rl);
+  const ok = mg_ws_send(c, p, p.length > 125 ? 125 : p.length, WEBSOCKET_OP_CLOSE) > 0;
+  ws.close_sent = true;
+  ws.close_at = c.mgr.hal!.millis() + CLOSE_TIMEOUT_MS;
+  return ok;
+}
+
+/**
+ * Receive messages in pieces as they arrive instead of whole: MG_EV_WS_MSG
+ * fires for each piece of payload with wm.offset (its place in the message)
+ * and FIN in wm.flags only on the last piece. UTF-8 is still checked across
+ * pieces. With it, messages of any size pass through MG_IO_SIZE buffers;
+ * without it, a message that cannot fit closes the connection with 1009.
+ */
+export function mg_ws_recv_pieces(c: mg_connection, on = true): void {
+  ws_state(c).pieces = on;
+}
+
+/**
+ * Keepalive: send a ping when nothing has arrived for every_ms, and close the
+ * connection (MG_EV_ERROR "WS ping timeout") when no frame arrives within
+ * timeout_ms after it. 0 turns it off.
+ */
+export function mg_ws_keepalive(c: mg_connection, every_ms: number, timeout_ms: number): void {
+  const ws = ws_state(c);
+  ws.ping_every = every_ms;
+  ws.ping_timeout = timeout_ms;
+  ws.ping_at = 0;
+}
+
+// --- receiving ----------------------------------------------------------------------
+
+function call(c: mg_connection, ev: number, data: any): void {
+  const fn = c.fn;
+  if (fn === null) return;
+  try {
+    fn(c, ev, data, c.fn_data);
+  } catch (e) {
+    let msg = "handler exception";
+    try {
+      msg = "handler exception: " + (e instanceof Error ? e.message : String(e));
+    } catch {
+      // keep the plain message
+    }
+    mg_error(c, "%s", msg);
+  }
+}
+
+export function ws_cb(c: mg_connection, ev: number, ev_data: any): void {
+  const ws = ws_state(c);
+  if (ev === MG_EV_READ || ev === MG_EV_WRITE) {
+    ws_frames(c, ws);
+  } else if (ev === MG_EV_POLL) {
+    const now = ev_data as number;
+    if (ws.close_sent && now > ws.close_at) c.is_closing = true;
+    if (ws.ping_every > 0 && !ws.close_sent && !ws.dead) {
+      if (ws.ping_at > 0 && now - ws.ping_at > ws.ping_timeout) {
+        mg_error(c, "WS ping timeout");
+        return;
+      }
+      if (ws.ping_at === 0 && now - ws.last_rx >= ws.ping_every) {
+        if (mg_ws_send(c, "", 0, WEBSOCKET_OP_PING) > 0) ws.ping_at = now;
+      }
+    }
+    if (c.recv.len > 0) ws_frames(c, ws);
+  } else if (ev === MG_EV_CLOSE) {
+    ws.asm = 0;
+  }
+}
+
+/** Sends a close frame for a protocol error and stops reading; the connection closes once it is out. */
+function ws_fail(c: mg_connection, ws: WsConn, code: number, why: string): void {
+  MG_DEBUG("%lu WS close %d: %s", c.id, code, why);
+  ws.dead = true;
+  c.recv.len = 0;
+  if (!ws.close_sent) {
+    const p = FAIL_PAYLOAD;
+    p[0] = code >> 8;
+    p[1] = code & 255;
+    mg_ws_send(c, p, 2, WEBSOCKET_OP_CLOSE);
+    ws.close_sent = true;
+  }
+  c.is_draining = true;
+}
+const FAIL_PAYLOAD = new Uint8Array(2);
+
+function utf8_step(ws: WsConn, b: number): boolean {
+  if (ws.u8_need === 0) {
+    if (b < 0x80) return true;
+    if (b >= 0xc2 && b <= 0xdf) {
+      ws.u8_need = 1;
+      ws.u8_lo = 0x80;
+      ws.u8_hi = 0xbf;
+    } else if (b === 0xe0) {
+      ws.u8_need = 2;
+      ws.u8_lo = 0xa0;
+      ws.u8_hi = 0xbf;
+    } else if ((b >= 0xe1 && b <= 0xec) || b === 0xee || b === 0xef) {
+      ws.u8_need = 2;
+      ws.u8_lo = 0x80;
+      ws.u8_hi = 0xbf;
+    } else if (b === 0xed) {
+      ws.u8_need = 2;
+      ws.u8_lo = 0x80;
+      ws.u8_hi = 0x9f; // no surrogates
+    } else if (b === 0xf0) {
+      ws.u8_need = 3;
+      ws.u8_lo = 0x90;
+      ws.u8_hi = 0xbf;
+    } else if (b >= 0xf1 && b <= 0xf3) {
+      ws.u8_need = 3;
+      ws.u8_lo = 0x80;
+      ws.u8_hi = 0xbf;
+    } else if (b === 0xf4) {
+      ws.u8_need = 3;
+      ws.u8_lo = 0x80;
+      ws.u8_hi = 0x8f; // nothing above U+10FFFF
+    } else return false;
+    return true;
+  }
+  if (b < ws.u8_lo || b > ws.u8_hi) return false;
+  ws.u8_lo = 0x80;
+  ws.u8_hi = 0xbf;
+  ws.u8_need--;
+  return true;
+}
+
+function utf8_ok(ws: WsConn, b: Uint8Array, ofs: number, len: number): boolean {
+  for (let i = 0; i < len; i++) if (!utf8_step(ws, b[ofs + i])) return false;
+  return true;
+}
+
+function close_code_ok(code: number): boolean {
+  if (code < 1000) return false;
+  if (code <= 1003) return true;
+  if (code >= 1007 && code <= 1014) return true;
+  return code >= 3000 && code <= 4999;
+}
+
+/** Parses and handles every complete frame (or piece) in c.recv. */
+function ws_frames(c: mg_connection, ws: WsConn): void {
+  const r = c.recv;
+  const b = r.buf;
+  for (let guard = 0; guard < 1000; guard++) {
+    if (ws.dead || c.is_closing) {
+      if (ws.dead) r.len = 0;
+      return;
+    }
+    if (ws.frame_left > 0) {
+      // pieces mode: payload of the current frame, as it arrives
+      if (!deliver_piece(c, ws)) return;
+      continue;
+    }
+    const p = ws.asm; // frames start after the reassembled part of a message
+    const avail = r.len - p;
+    if (avail < 2) return;
+    const b0 = b[p];
+    const b1 = b[p + 1];
+    const fin = (b0 & 0x80) !== 0;
+    const op = b0 & 15;
+    const masked = (b1 & 0x80) !== 0;
+    let len = b1 & 127;
+    let hs = 2;
+    if (len === 126) hs = 4;
+    else if (len === 127) hs = 10;
+    if (masked) hs += 4;
+    if (avail < hs) return;
+    if (len === 126) len = (b[p + 2] << 8) | b[p + 3];
+    else if (len === 127) {
+      if (b[p + 2] !== 0 || b[p + 3] !== 0 || b[p + 4] !== 0 || (b[p + 5] & 0x80) !== 0) return ws_fail(c, ws, 1009, "frame length over 2^40");
+      len = b[p + 5] * 2 ** 32 + ((b[p + 6] << 24) >>> 0) + (b[p + 7] << 16) + (b[p + 8] << 8) + b[p + 9];
+    }
+    if ((b0 & 0x70) !== 0) return ws_fail(c, ws, 1002, "reserved bits set");
+    if (masked === c.is_client) return ws_fail(c, ws, 1002, c.is_client ? "masked frame from a server" : "unmasked frame from a client");
+    const control = op >= 8;
+    if ((op > 2 && op < 8) || op > 10) return ws_fail(c, ws, 1002, "reserved opcode");
+    if (control && (len > 125 || !fin)) return ws_fail(c, ws, 1002, "bad control frame");
+    if (op === WEBSOCKET_OP_CONTINUE && ws.asm_op === 0) return ws_fail(c, ws, 1002, "continuation without a message");
+    if (!control && op !== WEBSOCKET_OP_CONTINUE && ws.asm_op !== 0) return ws_fail(c, ws, 1002, "new message inside a fragmented one");
+    ws.last_rx = c.mgr.hal!.millis();
+    ws.ping_at = 0;
+
+    if (!control && ws.pieces && !ws.mode6) {
+      // take the header off and stream the payload
+      if (masked) {
+        ws.mask[0] = b[p + hs - 4];
+        ws.mask[1] = b[p + hs - 3];
+        ws.mask[2] = b[p + hs - 2];
+        ws.mask[3] = b[p + hs - 1];
+      }
+      ws.frame_masked = masked;
+      ws.mask_pos = 0;
+      ws.frame_pos = 0;
+      mg_iobuf_del(r, p, hs);
+      if (op !== WEBSOCKET_OP_CONTINUE) {
+        ws.asm_op = op;
+        ws.msg_ofs = 0;
+        ws.u8_need = 0;
+      }
+      ws.frame_fin = fin;
+      ws.frame_left = len;
+      if (len === 0) {
+        if (!deliver_empty_piece(c, ws)) return;
+      }
+      continue;
+    }
+
+    if (p + hs + len > r.size) {
+      // the frame (with what is reassembled before it) can never fit
+      return ws_fail(c, ws, 1009, "message larger than MG_IO_SIZE");
+    }
+    if (avail < hs + len) return; // wait for the rest
+    const d = p + hs;
+    if (masked) {
+      const m0 = b[d - 4], m1 = b[d - 3], m2 = b[d - 2], m3 = b[d - 1];
+      for (let i = 0; i + 3 < len; i += 4) {
+        b[d + i] ^= m0;
+        b[d + i + 1] ^= m1;
+        b[d + i + 2] ^= m2;
+        b[d + i + 3] ^= m3;
+      }
+      for (let i = len & ~3; i < len; i++) b[d + i] ^= b[d - 4 + (i & 3)];
+    }
+    if (control) {
+      handle_control(c, ws, op, d, len);
+      if (ws.dead) return;
+      mg_iobuf_del(r, p, hs + len);
+      continue;
+    }
+    if (ws.mode6 && (c.flags & MG_F_WEBSOCKET_NO_DEFRAG) !== 0) {
+      // 6.x: every frame as it comes
+      const msg = ws.msg;
+      mg_str_set(msg.data, b, d, len);
+      msg.flags = b0;
+      call(c, MG_EV_WEBSOCKET_FRAME, msg);
+      mg_iobuf_del(r, p, hs + len);
+      ws.asm_op = fin ? 0 : op === WEBSOCKET_OP_CONTINUE ? ws.asm_op : op;
+      continue;
+    }
+    // data frame: move its payload next to what is reassembled
+    if (op !== WEBSOCKET_OP_CONTINUE) {
+      ws.asm_op = op;
+      ws.u8_need = 0;
+    }
+    if (ws.asm_op === WEBSOCKET_OP_TEXT && !utf8_ok(ws, b, d, len)) return ws_fail(c, ws, 1007, "invalid UTF-8 in a text message");
+    b.copyWithin(p, d, d + len);
+    r.len -= hs;
+    ws.asm += len;
+    if (!fin) continue;
+    if (ws.asm_op === WEBSOCKET_OP_TEXT && ws.u8_need !== 0) return ws_fail(c, ws, 1007, "text message ends inside a UTF-8 sequence");
+    const msg = ws.msg;
+    const total = ws.asm;
+    mg_str_set(msg.data, b, 0, total);
+    msg.flags = 0x80 | ws.asm_op;
+    msg.offset = 0;
+    msg.consumed = total;
+    ws.asm = 0;
+    ws.asm_op = 0;
+    call(c, ws.mode6 ? MG_EV_WEBSOCKET_FRAME : MG_EV_WS_MSG, msg);
+    if (c.recv.len >= total) mg_iobuf_del(r, 0, total);
+  }
+}
+
+function handle_control(c: mg_connection, ws: WsConn, op: number, d: number, len: number): void {
+  const b = c.recv.buf;
+  const msg = ws.msg;
+  mg_str_set(msg.data, b, d, len);
+  msg.flags = 0x80 | op;
+  msg.offset = 0;
+  if (op === WEBSOCKET_OP_PING) {
+    mg_ws_send(c, msg.data, len, WEBSOCKET_OP_PONG);
+  } else if (op === WEBSOCKET_OP_CLOSE) {
+    if (len === 1) return ws_fail(c, ws, 1002, "close payload of one byte");
+    let code = 1005;
+    if (len >= 2) {
+      code = (b[d] << 8) | b[d + 1];
+      if (!close_code_ok(code)) return ws_fail(c, ws, 1002, "bad close code");
+      const save = ws.u8_need;
+      ws.u8_need = 0;
+      const ok = utf8_ok(ws, b, d + 2, len - 2) && ws.u8_need === 0;
+      ws.u8_need = save;
+      if (!ok) return ws_fail(c, ws, 1007, "invalid UTF-8 in the close reason");
+    }
+    call(c, ws.mode6 ? MG_EV_WEBSOCKET_CONTROL_FRAME : MG_EV_WS_CTL, msg);
+    if (!ws.close_sent) {
+      // echo the peer's code, then close once it is out
+      const p = FAIL_PAYLOAD;
+      p[0] = code >> 8;
+      p[1] = code & 255;
+      mg_ws_send(c, p, code === 1005 ? 0 : 2, WEBSOCKET_OP_CLOSE);
+      ws.close_sent = true;
+    }
+    ws.dead = true;
+    c.is_draining = true;
+    return;
+  }
+  call(c, ws.mode6 ? MG_EV_WEBSOCKET_CONTROL_FRAME : MG_EV_WS_CTL, msg);
+}
+
+/** Pieces mode: hands the payload bytes that have arrived to the handler. True: go on parsing. */
+function deliver_piece(c: mg_connection, ws: WsConn): boolean {
+  const r = c.recv;
+  const b = r.buf;
+  if (r.len === 0) return false;
+  const n = r.len < ws.frame_left ? r.len : ws.frame_left;
+  // bytes offered before and not used are already unmasked and checked
+  if (ws.mask_pos < n) {
+    if (ws.frame_masked) {
+      for (let i = ws.mask_pos; i < n; i++) b[i] ^= ws.mask[(ws.frame_pos + i) & 3];
+    }
+    if (ws.asm_op === WEBSOCKET_OP_TEXT && !utf8_ok(ws, b, ws.mask_pos, n - ws.mask_pos)) {
+      ws_fail(c, ws, 1007, "invalid UTF-8 in a text message");
+      return false;
+    }
+    ws.mask_pos = n;
+  }
+  const last = n === ws.frame_left && ws.frame_fin;
+  if (last && ws.asm_op === WEBSOCKET_OP_TEXT && ws.u8_need !== 0) {
+    ws_fail(c, ws, 1007, "text message ends inside a UTF-8 sequence");
+    return false;
+  }
+  const msg = ws.msg;
+  mg_str_set(msg.data, b, 0, n);
+  msg.flags = (last ? 0x80 : 0) | ws.asm_op;
+  msg.offset = ws.msg_ofs;
+  msg.consumed = n;
+  call(c, MG_EV_WS_MSG, msg);
+  if (ws.dead || c.is_closing) return false;
+  let used = msg.consumed;
+  if (!(used >= 0)) used = 0;
+  if (used > n) used = n;
+  mg_iobuf_del(r, 0, used);
+  ws.frame_pos += used;
+  ws.mask_pos = n - used;
+  ws.frame_left -= used;
+  ws.msg_ofs += used;
+  if (ws.frame_left === 0) {
+    ws.mask_pos = 0;
+    if (ws.frame_fin) ws.asm_op = 0;
+    return true;
+  }
+  return false; // back-pressure (used < n) or the rest of the frame has not arrived
+}
+
+function deliver_empty_piece(c: mg_connection, ws: WsConn): boolean {
+  if (!ws.frame_fin) return true; // an empty fragment: nothing to say
+  const msg = ws.msg;
+  mg_str_set(msg.data, c.recv.buf, 0, 0);
+  msg.flags = 0x80 | ws.asm_op;
+  msg.offset = ws.msg_ofs;
+  msg.consumed = 0;
+  ws.asm_op = 0;
+  call(c, MG_EV_WS_MSG, msg);
+  return true;
+}
