@@ -842,6 +842,8 @@ export class HttpConn {
   delim_len = 0;
   names: Uint8Array | null = null; // var_name and file_name bytes of the current part
   in_part = false;
+  /** The handler took less than offered (num_data_consumed): the rest waits, it is not malformed. */
+  mp_held = false;
   part = new mg_http_multipart_part();
   // a file being served (mg_http_serve_file)
   file: any = null;
@@ -858,7 +860,7 @@ export class HttpConn {
     this.phase = PH_HEAD;
     this.head_len = this.kept = this.left = this.total = 0;
     this.kind = BODY_NONE;
-    this.complete = this.eof = this.in_hdrs = this.is_head_req = this.close_after = this.in_part = false;
+    this.complete = this.eof = this.in_hdrs = this.is_head_req = this.close_after = this.in_part = this.mp_held = false;
     this.stream = ST_BUFFER;
     this.discard_left = 0;
     this.ck = CK_SIZE;
@@ -1224,7 +1226,7 @@ function body_step(c: mg_connection, st: HttpConn, hm: mg_http_message): boolean
         }
         return finish(c, st, hm, MG_EV_HTTP_MSG);
       }
-      if (st.complete && st.mp !== MP_DONE) {
+      if (st.complete && st.mp !== MP_DONE && !st.mp_held) {
         cancel_parts(c, st, hm, -1);
         fail(c, st, 400, "multipart body ended before its closing boundary");
       }
@@ -1447,6 +1449,7 @@ function multipart_step(c: mg_connection, st: HttpConn, hm: mg_http_message): nu
   const d = st.delim!;
   const dl = st.delim_len;
   const p = st.part;
+  st.mp_held = false;
   for (;;) {
     if (c.is_closing) return 0;
     const H = st.head_len;
@@ -1517,7 +1520,10 @@ function multipart_step(c: mg_connection, st: HttpConn, hm: mg_http_message): nu
         mg_iobuf_del(r, H, used);
         st.kept -= used;
         p.data.len = 0;
-        if (used < avail) return 0; // back-pressure: offered again at the next poll
+        if (used < avail) {
+          st.mp_held = true; // back-pressure: offered again at the next poll
+          return 0;
+        }
       }
       if (at < 0) return 0;
       mg_iobuf_del(r, H, dl);

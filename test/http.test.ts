@@ -79,9 +79,11 @@ function setup(handler: (c: mg_connection, ev: number, ev_data: any) => void) {
 /** Sends everything (in pieces of `step`), polling, and returns what came back. */
 function exchange(net: mg_mock, mgr: mg_mgr, p: mg_mock_peer, data: string | Uint8Array, step = 1 << 20, polls = 4): string {
   const b = typeof data === "string" ? enc(data) : data;
-  for (let i = 0; i < b.length; ) {
+  // bounded: a server that answered early and closed takes no more bytes
+  for (let i = 0, stuck = 0; i < b.length && stuck < 50; ) {
     const k = p.send(b, Math.min(step, b.length - i), i);
     i += k;
+    stuck = k === 0 ? stuck + 1 : 0;
     net.poll(mgr, 2);
   }
   net.poll(mgr, polls);
@@ -101,7 +103,7 @@ test("mg_http_get_request_len: CRLF and bare LF, incomplete, control bytes", () 
   assert.is(f("GET / HTTP/1.1\r\nA: b\r\n"), 0);
   assert.is(f("GET / HTTP/1.1\r\nA: \x01\r\n\r\n"), -1);
   assert.is(f("GET / HTTP/1.1\rX\r\n\r\n"), -1, "a CR not followed by LF");
-  assert.is(f("GET / HTTP/1.1\r\nA:\tb\r\n\r\n"), 22, "tab is fine");
+  assert.is(f("GET / HTTP/1.1\r\nA:\tb\r\n\r\n"), 24, "tab is fine");
 });
 
 test("mg_http_parse: request line, query, headers, body", () => {
