@@ -401,20 +401,12 @@ export function mg_ws_send(c: mg_connection, buf: Uint8Array | mg_str | string, 
     sofs = buf.ofs;
     n = len ?? buf.len;
   }
-  const masked = c.is_client;
-  const hs = header_size(n, masked);
-  if (s.len + hs + n > s.size) return 0;
-  let mask: Uint8Array | null = null;
-  if (masked) {
-    mg_random(tx_mask, 0, 4);
-    mask = tx_mask;
-  }
-  const o = s.len + put_header(s.buf, s.len, op, n, mask);
-  if (src === null) mg_utf8_put(buf as string, s.buf, o, n);
-  else mg_copy(s.buf, o, src, sofs, n);
-  if (mask !== null) for (let i = 0; i < n; i++) s.buf[o + i] ^= mask[i & 3];
-  s.len = o + n;
-  mg_mgr_kick(c.mgr);
+  const hs = header_size(n, c.is_client);
+  const start = s.len;
+  if (start + hs + n > s.size) return 0;
+  if (src === null) mg_utf8_put(buf as string, s.buf, start + hs, n);
+  else mg_copy(s.buf, start + hs, src, sofs, n);
+  frame_at(c, start, op, n);
   return hs + n;
 }
 
@@ -428,22 +420,39 @@ export function mg_ws_printf(c: mg_connection, op: number, fmt: string, ...args:
 
 /** mg_ws_printf with an argument cursor. */
 export function mg_ws_vprintf(c: mg_connection, op: number, fmt: string, ap: mg_va): number {
-  const start = c.send.len;
+  const s = c.send;
+  const start = s.len;
   const hs_max = header_size(65536, c.is_client);
-  // format where the payload will land after the largest header, then frame it
+  // format where the payload lands after the largest header, then move it next to the real one
   const o = c.mgr.out;
   const sb = o.buf, so = o.ofs, sc = o.cap, sn = o.n;
-  o.buf = c.send.buf;
+  o.buf = s.buf;
   o.ofs = start + hs_max;
-  o.cap = c.send.size - start - hs_max;
+  o.cap = s.size - start - hs_max;
   o.n = 0;
-  mg_vxprintf(o, fmt, ap);
+  if (o.cap >= 0) mg_vxprintf(o, fmt, ap);
   const n = o.n;
   const fits = o.cap >= 0 && n <= o.cap;
   o.buf = sb; o.ofs = so; o.cap = sc; o.n = sn;
   if (!fits) return 0;
-  c.send.len = start + hs_max + n;
-  return mg_ws_wrap(c, n, op) - start;
+  const hs = header_size(n, c.is_client);
+  if (hs !== hs_max) s.buf.copyWithin(start + hs, start + hs_max, start + hs_max + n);
+  frame_at(c, start, op, n);
+  return hs + n;
+}
+
+/** Writes the header of a frame whose payload already sits after it at start, masks it, and sets c.send.len. */
+function frame_at(c: mg_connection, start: number, op: number, len: number): void {
+  const s = c.send;
+  let mask: Uint8Array | null = null;
+  if (c.is_client) {
+    mg_random(tx_mask, 0, 4);
+    mask = tx_mask;
+  }
+  const p = start + put_header(s.buf, start, op, len, mask);
+  if (mask !== null) for (let i = 0; i < len; i++) s.buf[p + i] ^= mask[i & 3];
+  s.len = p + len;
+  mg_mgr_kick(c.mgr);
 }
 
 /**
@@ -453,33 +462,11 @@ export function mg_ws_vprintf(c: mg_connection, op: number, fmt: string, ap: mg_
  */
 export function mg_ws_wrap(c: mg_connection, len: number, op: number): number {
   const s = c.send;
-  const masked = c.is_client;
-  const hs = header_size(len, masked);
+  const hs = header_size(len, c.is_client);
   const start = s.len - len;
-  if (start < 0) return s.len;
-  if (s.len + hs > s.size) {
-    // the payload may already sit after a gap (mg_ws_vprintf): then frame it in place
-    const gap_start = start - hs;
-    if (gap_start < 0) return s.len;
-  }
-  let mask: Uint8Array | null = null;
-  if (masked) {
-    mg_random(tx_mask, 0, 4);
-    mask = tx_mask;
-  }
-  // find where the frame begins: right after what was in the buffer before the payload
-  let frame_start = start;
-  if (s.len + hs <= s.size) {
-    s.buf.copyWithin(start + hs, start, s.len);
-  } else {
-    frame_start = start - hs;
-  }
-  put_header(s.buf, frame_start, op, len, mask);
-  const p = frame_start + hs;
-  if (frame_start !== start && p !== start) s.buf.copyWithin(p, start, start + len);
-  if (mask !== null) for (let i = 0; i < len; i++) s.buf[p + i] ^= mask[i & 3];
-  s.len = p + len;
-  mg_mgr_kick(c.mgr);
+  if (start < 0 || s.len + hs > s.size) return s.len;
+  s.buf.copyWithin(start + hs, start, s.len);
+  frame_at(c, start, op, len);
   return s.len;
 }
 
@@ -739,8 +726,7 @@ function ws_frames(c: mg_connection, ws: WsConn): void {
       ws.u8_need = 0;
     }
     if (ws.asm_op === WEBSOCKET_OP_TEXT && !utf8_ok(ws, b, d, len)) return ws_fail(c, ws, 1007, "invalid UTF-8 in a text message");
-    b.copyWithin(p, d, d + len);
-    r.len -= hs;
+    mg_iobuf_del(r, p, hs); // the payload joins what is reassembled; frames after it move up too
     ws.asm += len;
     if (!fin) continue;
     if (ws.asm_op === WEBSOCKET_OP_TEXT && ws.u8_need !== 0) return ws_fail(c, ws, 1007, "text message ends inside a UTF-8 sequence");
