@@ -106,14 +106,13 @@ class WsConn {
   dead = false;
   // client handshake
   accept = new Uint8Array(28); // the Sec-WebSocket-Accept we expect
-  handshake_done = false;
   // keepalive
   ping_every = 0;
   ping_timeout = 0;
   last_rx = 0;
   ping_at = 0;
   reset(): void {
-    this.mode6 = this.pieces = this.close_sent = this.dead = this.handshake_done = this.frame_fin = false;
+    this.mode6 = this.pieces = this.close_sent = this.dead = this.frame_fin = false;
     this.asm = this.asm_op = this.msg_ofs = this.frame_left = this.frame_pos = this.mask_pos = this.u8_need = 0;
     this.close_at = this.ping_every = this.ping_timeout = this.last_rx = this.ping_at = 0;
   }
@@ -199,22 +198,7 @@ function ws_handshake_reply(c: mg_connection, hm: mg_http_message, fmt: string |
   }
   const acc = new Uint8Array(28);
   const n = accept_key(key, acc);
-  let extra = "";
-  if (fmt !== null && fmt.length > 0) {
-    const b = new Uint8Array(512);
-    const o = c.mgr.out;
-    const ap = c.mgr.ap;
-    const sb = o.buf, so = o.ofs, sc = o.cap, sn = o.n, sa = ap.a, si = ap.i;
-    o.buf = b;
-    o.ofs = 0;
-    o.cap = b.length;
-    o.n = 0;
-    ap.a = args;
-    ap.i = 0;
-    mg_vxprintf(o, fmt, ap);
-    extra = mg_str_n(b, 0, o.n < b.length ? o.n : b.length).toString();
-    o.buf = sb; o.ofs = so; o.cap = sc; o.n = sn; ap.a = sa; ap.i = si;
-  }
+  let extra = fmt_headers(c.mgr, fmt, args);
   const offered = mg_http_get_header(hm, "Sec-WebSocket-Protocol");
   if (offered !== null && extra.toLowerCase().indexOf("sec-websocket-protocol:") < 0) {
     extra += "Sec-WebSocket-Protocol: " + offered.toString().split(",")[0].trim() + "\r\n";
@@ -225,6 +209,25 @@ function ws_handshake_reply(c: mg_connection, hm: mg_http_message, fmt: string |
     return false;
   }
   return true;
+}
+
+/** Extra handshake headers from a printf format (once per connection, so a string is fine). */
+function fmt_headers(mgr: mg_mgr, fmt: string | null, args: any[]): string {
+  if (fmt === null || fmt.length === 0) return "";
+  const b = new Uint8Array(512);
+  const o = mgr.out;
+  const sb = o.buf, so = o.ofs, sc = o.cap, sn = o.n;
+  o.buf = b;
+  o.ofs = 0;
+  o.cap = b.length;
+  o.n = 0;
+  const ap = new mg_va();
+  ap.a = args;
+  ap.i = 0;
+  mg_vxprintf(o, fmt, ap);
+  const n = o.n < b.length ? o.n : b.length;
+  o.buf = sb; o.ofs = so; o.cap = sc; o.n = sn;
+  return mg_str_n(b, 0, n).toString();
 }
 
 function key_ok(key: mg_str): boolean {
@@ -275,20 +278,7 @@ export function mg_ws_connect(mgr: mg_mgr, url: string, fn: mg_event_handler_t |
   if (c === null) return null;
   const ws = ws_state(c);
   ws.reset();
-  let extra = "";
-  if (fmt != null && fmt.length > 0) {
-    const b = new Uint8Array(512);
-    const o = mgr.out;
-    o.buf = b;
-    o.ofs = 0;
-    o.cap = b.length;
-    o.n = 0;
-    const ap = new mg_va();
-    ap.a = args;
-    ap.i = 0;
-    mg_vxprintf(o, fmt, ap);
-    extra = mg_str_n(b, 0, o.n < b.length ? o.n : b.length).toString();
-  }
+  const extra = fmt_headers(mgr, fmt ?? null, args);
   const host = host_of(url);
   const path = path_of(url);
   const key = new Uint8Array(16);
@@ -316,9 +306,9 @@ function path_of(url: string): string {
 }
 
 function ws_client_cb(c: mg_connection, ev: number, ev_data: any): void {
-  const ws = ws_state(c);
-  if (ws.handshake_done) return ws_cb(c, ev, ev_data);
+  if (c.is_websocket) return ws_cb(c, ev, ev_data);
   if (ev !== MG_EV_READ) return;
+  const ws = ws_state(c);
   const hm = http_init(c.mgr);
   const n = mg_http_parse(c.recv.buf, c.recv.len, hm);
   if (n === 0) {
@@ -326,11 +316,12 @@ function ws_client_cb(c: mg_connection, ev: number, ev_data: any): void {
     return;
   }
   const acc = n > 0 ? mg_http_get_header(hm, "Sec-WebSocket-Accept") : null;
-  if (n < 0 || hm.resp_code !== 101 || acc === null || acc.len !== 28 || !same(acc, ws.accept) || !token_in(mg_http_get_header(hm, "Upgrade"), "websocket")) {
+  const up = n > 0 ? mg_http_get_header(hm, "Upgrade") : null;
+  const conn = n > 0 ? mg_http_get_header(hm, "Connection") : null;
+  if (n < 0 || hm.resp_code !== 101 || acc === null || acc.len !== 28 || !same(acc, ws.accept) || !token_in(up, "websocket") || !token_in(conn, "upgrade")) {
     mg_error(c, "WS handshake failed (HTTP %d)", n > 0 ? hm.resp_code : 0);
     return;
   }
-  ws.handshake_done = true;
   ws_opened(c, hm, false);
   c.pfn = ws_client_cb;
   mg_iobuf_del(c.recv, 0, n);
@@ -403,7 +394,7 @@ export function mg_ws_send(c: mg_connection, buf: Uint8Array | mg_str | string, 
   }
   const hs = header_size(n, c.is_client);
   const start = s.len;
-  if (start + hs + n > s.size) return 0;
+  if (start + hs + n > s.size || closed_for_sending(c)) return 0;
   if (src === null) mg_utf8_put(buf as string, s.buf, start + hs, n);
   else mg_copy(s.buf, start + hs, src, sofs, n);
   frame_at(c, start, op, n);
@@ -412,10 +403,14 @@ export function mg_ws_send(c: mg_connection, buf: Uint8Array | mg_str | string, 
 
 /** printf into one frame. Returns the bytes appended, 0 if it did not fit. */
 export function mg_ws_printf(c: mg_connection, op: number, fmt: string, ...args: any[]): number {
-  const ap = new mg_va();
+  const ap = c.mgr.ap;
+  const sa = ap.a, si = ap.i;
   ap.a = args;
   ap.i = 0;
-  return mg_ws_vprintf(c, op, fmt, ap);
+  const n = mg_ws_vprintf(c, op, fmt, ap);
+  ap.a = sa;
+  ap.i = si;
+  return n;
 }
 
 /** mg_ws_printf with an argument cursor. */
@@ -477,15 +472,34 @@ export function mg_ws_wrap(c: mg_connection, len: number, op: number): number {
 export function mg_ws_close(c: mg_connection, code = 1000, reason = ""): boolean {
   const ws = ws_state(c);
   if (ws.close_sent) return true;
-  const rl = mg_utf8_len(reason);
-  const p = new Uint8Array(2 + rl);
+  const p = CLOSE_PAYLOAD;
   p[0] = code >> 8;
   p[1] = code & 255;
+  const rl = utf8_prefix(reason, 123); // a control frame carries 125 bytes: cut the reason, never inside a character
   mg_utf8_put(reason, p, 2, rl);
-  const ok = mg_ws_send(c, p, p.length > 125 ? 125 : p.length, WEBSOCKET_OP_CLOSE) > 0;
+  const ok = mg_ws_send(c, p, 2 + rl, WEBSOCKET_OP_CLOSE) > 0;
   ws.close_sent = true;
   ws.close_at = c.mgr.hal!.millis() + CLOSE_TIMEOUT_MS;
   return ok;
+}
+
+/** Bytes of the longest prefix of s, in whole characters, whose UTF-8 form fits in max. */
+function utf8_prefix(s: string, max: number): number {
+  let o = 0;
+  for (let i = 0; i < s.length; i++) {
+    const ch = s.charCodeAt(i);
+    let n = ch < 0x80 ? 1 : ch < 0x800 ? 2 : 3;
+    if (ch >= 0xd800 && ch < 0xdc00 && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d < 0xe000) {
+        n = 4;
+        i++;
+      }
+    }
+    if (o + n > max) break;
+    o += n;
+  }
+  return o;
 }
 
 /**
@@ -562,10 +576,18 @@ function ws_fail(c: mg_connection, ws: WsConn, code: number, why: string): void 
     p[1] = code & 255;
     mg_ws_send(c, p, 2, WEBSOCKET_OP_CLOSE);
     ws.close_sent = true;
+    ws.close_at = c.mgr.hal!.millis() + CLOSE_TIMEOUT_MS;
   }
   c.is_draining = true;
 }
 const FAIL_PAYLOAD = new Uint8Array(2);
+const CLOSE_PAYLOAD = new Uint8Array(125);
+
+/** RFC 6455 §5.5.1: after its close frame, an endpoint sends no more frames. */
+function closed_for_sending(c: mg_connection): boolean {
+  const st = c.proto as HttpConn | null;
+  return st !== null && st.ws !== null && (st.ws as WsConn).close_sent;
+}
 
 function utf8_step(ws: WsConn, b: number): boolean {
   if (ws.u8_need === 0) {
@@ -647,11 +669,16 @@ function ws_frames(c: mg_connection, ws: WsConn): void {
     if (len === 126) hs = 4;
     else if (len === 127) hs = 10;
     if (masked) hs += 4;
-    if (avail < hs) return;
+    if (avail < hs) {
+      // a header cut short by a full buffer would wait forever
+      if (r.len === r.size) ws_fail(c, ws, 1009, "message larger than MG_IO_SIZE");
+      return;
+    }
     if (len === 126) len = (b[p + 2] << 8) | b[p + 3];
     else if (len === 127) {
-      if (b[p + 2] !== 0 || b[p + 3] !== 0 || b[p + 4] !== 0 || (b[p + 5] & 0x80) !== 0) return ws_fail(c, ws, 1009, "frame length over 2^40");
-      len = b[p + 5] * 2 ** 32 + ((b[p + 6] << 24) >>> 0) + (b[p + 7] << 16) + (b[p + 8] << 8) + b[p + 9];
+      if ((b[p + 2] & 0x80) !== 0) return ws_fail(c, ws, 1002, "64-bit length with its top bit set");
+      if (b[p + 2] !== 0 || b[p + 3] !== 0) return ws_fail(c, ws, 1009, "frame length over 2^48");
+      len = (b[p + 4] * 256 + b[p + 5]) * 4294967296 + ((b[p + 6] << 24) >>> 0) + (b[p + 7] << 16) + (b[p + 8] << 8) + b[p + 9];
     }
     if ((b0 & 0x70) !== 0) return ws_fail(c, ws, 1002, "reserved bits set");
     if (masked === c.is_client) return ws_fail(c, ws, 1002, c.is_client ? "masked frame from a server" : "unmasked frame from a client");
@@ -711,13 +738,18 @@ function ws_frames(c: mg_connection, ws: WsConn): void {
       continue;
     }
     if (ws.mode6 && (c.flags & MG_F_WEBSOCKET_NO_DEFRAG) !== 0) {
-      // 6.x: every frame as it comes
+      // 6.x: every frame as it comes (still checked as UTF-8 across frames)
+      if (op !== WEBSOCKET_OP_CONTINUE) {
+        ws.asm_op = op;
+        ws.u8_need = 0;
+      }
+      if (ws.asm_op === WEBSOCKET_OP_TEXT && (!utf8_ok(ws, b, d, len) || (fin && ws.u8_need !== 0))) return ws_fail(c, ws, 1007, "invalid UTF-8 in a text message");
       const msg = ws.msg;
       mg_str_set(msg.data, b, d, len);
       msg.flags = b0;
       call(c, MG_EV_WEBSOCKET_FRAME, msg);
       mg_iobuf_del(r, p, hs + len);
-      ws.asm_op = fin ? 0 : op === WEBSOCKET_OP_CONTINUE ? ws.asm_op : op;
+      if (fin) ws.asm_op = 0;
       continue;
     }
     // data frame: move its payload next to what is reassembled
@@ -771,6 +803,7 @@ function handle_control(c: mg_connection, ws: WsConn, op: number, d: number, len
       p[1] = code & 255;
       mg_ws_send(c, p, code === 1005 ? 0 : 2, WEBSOCKET_OP_CLOSE);
       ws.close_sent = true;
+      ws.close_at = c.mgr.hal!.millis() + CLOSE_TIMEOUT_MS;
     }
     ws.dead = true;
     c.is_draining = true;
@@ -826,6 +859,10 @@ function deliver_piece(c: mg_connection, ws: WsConn): boolean {
 
 function deliver_empty_piece(c: mg_connection, ws: WsConn): boolean {
   if (!ws.frame_fin) return true; // an empty fragment: nothing to say
+  if (ws.asm_op === WEBSOCKET_OP_TEXT && ws.u8_need !== 0) {
+    ws_fail(c, ws, 1007, "text message ends inside a UTF-8 sequence");
+    return false;
+  }
   const msg = ws.msg;
   mg_str_set(msg.data, c.recv.buf, 0, 0);
   msg.flags = 0x80 | ws.asm_op;
