@@ -16,7 +16,17 @@ export function mg_config(overrides) {
   return {
     name: "mg-config",
     transform(code, id) {
-      if (!id.replace(/\\/g, "/").endsWith("/src/config.js") || keys.length === 0) return null;
+      const file = id.replace(/\\/g, "/");
+      if (file.endsWith("/src/index.js")) {
+        // A protocol switched off leaves the public API: its module is not
+        // re-exported, so nothing keeps it in the bundle (and an app that
+        // still calls it fails at build time, not on the device).
+        let out = code;
+        if (overrides.MG_ENABLE_HTTP === false) out = out.replace(/^export \* from "\.\/(http|ws)\.js";$/gm, "");
+        if (overrides.MG_ENABLE_WS === false) out = out.replace(/^export \* from "\.\/ws\.js";$/gm, "");
+        return out === code ? null : { code: out, map: null };
+      }
+      if (!file.endsWith("/src/config.js") || keys.length === 0) return null;
       let out = code;
       for (const k of keys) {
         const re = new RegExp(`(export const ${k} = )([^;]+);`);

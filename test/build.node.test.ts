@@ -1,0 +1,56 @@
+// The build folds src/config.ts: a feature switched off is not in the bundle.
+// Bundles build/src/index.js (tsc's output, made by npm test first) with the
+// same plugin rollup.config.js uses, for several configs.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { rollup } from "rollup";
+
+// rollup.config.js sits at the top, beside build/ where this file runs from
+const { mg_config } = await import(new URL("../../rollup.config.js", import.meta.url).href);
+
+async function bundle(overrides: Record<string, unknown>): Promise<string> {
+  const b = await rollup({
+    input: "build/src/index.js",
+    plugins: [mg_config(overrides)],
+    treeshake: { moduleSideEffects: false, propertyReadSideEffects: false },
+  });
+  const { output } = await b.generate({ format: "es" });
+  await b.close();
+  return output[0].code;
+}
+
+test("every feature on: HTTP, WebSocket and logging are in the bundle", async () => {
+  const all = await bundle({});
+  assert.ok(all.includes("function mg_http_parse"));
+  assert.ok(all.includes("function mg_ws_send"));
+  assert.ok(all.includes("function mg_hexdump"));
+});
+
+test("MG_ENABLE_WS false drops WebSocket; MG_ENABLE_HTTP false drops HTTP and WebSocket", async () => {
+  const all = await bundle({});
+  const no_ws = await bundle({ MG_ENABLE_WS: false });
+  const no_http = await bundle({ MG_ENABLE_HTTP: false });
+  assert.not.ok(no_ws.includes("function mg_ws_send"));
+  assert.ok(no_ws.includes("function mg_http_parse"));
+  assert.not.ok(no_http.includes("function mg_http_parse"));
+  assert.not.ok(no_http.includes("function mg_ws_send"));
+  assert.ok(no_ws.length < all.length && no_http.length < no_ws.length, `${all.length} > ${no_ws.length} > ${no_http.length}`);
+});
+
+test("MG_ENABLE_LOG false and MG_ENABLE_HEXDUMP false shrink the core", async () => {
+  const base = await bundle({ MG_ENABLE_HTTP: false });
+  const quiet = await bundle({ MG_ENABLE_HTTP: false, MG_ENABLE_LOG: false, MG_ENABLE_HEXDUMP: false });
+  assert.ok(quiet.length < base.length, `${quiet.length} < ${base.length}`);
+});
+
+test("an unknown constant is a build error, not a silent no-op", async () => {
+  let err = "";
+  try {
+    await bundle({ MG_NO_SUCH_THING: 1 });
+  } catch (e) {
+    err = String(e);
+  }
+  assert.match(err, /no constant MG_NO_SUCH_THING/);
+});
+
+test.run();
