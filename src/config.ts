@@ -32,6 +32,13 @@ export const MG_HTTP_INDEX = "index.html";
 
 /** Idle timeout: a connection with no traffic for this long is closed. 0 = never (Mongoose's behaviour). */
 export const MG_IDLE_TIMEOUT_MS = 0;
+/**
+ * HTTP server: a request head must be complete this long after the
+ * connection became ready for it (accepted, or the previous reply sent);
+ * otherwise 408 (bytes had arrived) or a quiet close (idle keep-alive).
+ * Frees pool slots from idle and too-slow clients. 0 = never.
+ */
+export const MG_HTTP_HEAD_TIMEOUT_MS = 30000;
 /** How long a resolve may take before MG_EV_ERROR "DNS timeout". */
 export const MG_DNS_TIMEOUT_MS = 3000;
 /** How long a TCP connect may take before MG_EV_ERROR "connect timeout". */

@@ -11,7 +11,7 @@
 // truncated. Connections switched with mg_set_protocol_http_websocket get
 // Mongoose 6.x's events instead (MG_EV_HTTP_REQUEST, MG_EV_HTTP_CHUNK,
 // MG_EV_HTTP_PART_*), without 6.x's bugs.
-import { MG_ENABLE_WS, MG_HTTP_INDEX, MG_IO_SIZE, MG_MAX_HTTP_HEADERS, MG_PATH_MAX } from "./config.js";
+import { MG_ENABLE_WS, MG_HTTP_HEAD_TIMEOUT_MS, MG_HTTP_INDEX, MG_IO_SIZE, MG_MAX_HTTP_HEADERS, MG_PATH_MAX } from "./config.js";
 import { MG_FS_DIR, MG_FS_READ, MG_FS_WRITE, mg_fs, mg_fs_stat } from "./fs.js";
 import { mg_base64_decode, mg_base64_encode } from "./util.js";
 import { mg_va, mg_vxprintf, mg_xout } from "./fmt.js";
@@ -41,7 +41,7 @@ import {
   mg_mgr_stop,
   mg_send,
 } from "./net.js";
-import { mg_str, mg_str_n, mg_str_set, mg_utf8_len, mg_utf8_put, mg_is_str } from "./str.js";
+import { mg_str, mg_str_n, mg_str_set, mg_url_decode, mg_utf8_len, mg_utf8_put } from "./str.js";
 
 // --- 6.x events (numbers as in Mongoose 6.18) -------------------------------
 export const MG_EV_HTTP_REQUEST = 100; // ev_data: http_message (mg_http_message)
@@ -488,7 +488,7 @@ export function mg_http_get_var(buf: mg_str | string, name: string, dst: Uint8Ar
   if (dst_len === 0) return -2;
   const s = mg_http_var(v, name);
   if (s.len === 0 && !var_present(v, name)) return -4;
-  const r = url_decode(s.buf, s.ofs, s.len, dst, 0, dst_len, true);
+  const r = mg_url_decode(s, dst, 0, dst_len, true);
   return r < 0 ? -3 : r;
 }
 function var_present(v: mg_str, name: string): boolean {
@@ -502,7 +502,7 @@ export function mg_http_get_var_str(buf: mg_str | string, name: string): string 
   const s = mg_http_var(v, name);
   if (s.len === 0 && !var_present(v, name)) return null;
   const d = new Uint8Array(s.len);
-  const n = url_decode(s.buf, s.ofs, s.len, d, 0, d.length, true);
+  const n = mg_url_decode(s, d, 0, d.length, true);
   return n < 0 ? null : mg_str_n(d, 0, n).toString();
 }
 
@@ -511,27 +511,6 @@ function hexval(ch: number): number {
   if (ch >= 97 && ch <= 102) return ch - 87;
   if (ch >= 65 && ch <= 70) return ch - 55;
   return -1;
-}
-
-/** %XX (and '+' when form) decoding; -1 on a bad escape or a small dst. */
-function url_decode(src: Uint8Array, sofs: number, slen: number, dst: Uint8Array, dofs: number, dlen: number, form: boolean): number {
-  let o = 0;
-  for (let i = 0; i < slen; i++) {
-    if (o >= dlen) return -1;
-    const ch = src[sofs + i];
-    if (ch === 37) {
-      if (i + 2 >= slen) return -1;
-      const h = hexval(src[sofs + i + 1]);
-      const l = hexval(src[sofs + i + 2]);
-      if (h < 0 || l < 0) return -1;
-      dst[dofs + o++] = (h << 4) | l;
-      i += 2;
-    } else {
-      dst[dofs + o++] = form && ch === 43 ? 32 : ch;
-    }
-  }
-  if (o < dlen) dst[dofs + o] = 0;
-  return o;
 }
 
 // --- replies -----------------------------------------------------------------
@@ -844,6 +823,10 @@ export class HttpConn {
   in_part = false;
   /** The handler took less than offered (num_data_consumed): the rest waits, it is not malformed. */
   mp_held = false;
+  /** mg_millis() when the connection became ready for a request head (0: not yet noted). */
+  head_t0 = 0;
+  /** HTTP set c.is_full because recv is full while the previous reply is pending. */
+  held_full = false;
   part = new mg_http_multipart_part();
   // a file being served (mg_http_serve_file)
   file: any = null;
@@ -861,6 +844,8 @@ export class HttpConn {
     this.head_len = this.kept = this.left = this.total = 0;
     this.kind = BODY_NONE;
     this.complete = this.eof = this.in_hdrs = this.is_head_req = this.close_after = this.in_part = this.mp_held = false;
+    this.head_t0 = 0;
+    this.held_full = false;
     this.stream = ST_BUFFER;
     this.discard_left = 0;
     this.ck = CK_SIZE;
@@ -943,6 +928,9 @@ export function http_cb(c: mg_connection, ev: number, ev_data: any): void {
   const st = c.proto as HttpConn;
   if (ev === MG_EV_READ || ev === MG_EV_POLL || ev === MG_EV_WRITE) {
     if (st.file !== null && (ev !== MG_EV_READ)) serve_pump(c, st);
+    if (ev === MG_EV_POLL && MG_HTTP_HEAD_TIMEOUT_MS > 0 && c.is_accepted && st.phase === PH_HEAD && !c.is_resp && st.file === null) {
+      if (head_timed_out(c, st, ev_data as number)) return;
+    }
     if (ev !== MG_EV_POLL || c.recv.len > 0 || st.close_after) http_process(c, st);
   } else if (ev === MG_EV_CLOSE) {
     http_closed(c, st);
@@ -982,7 +970,19 @@ function http_process(c: mg_connection, st: HttpConn): void {
         }
         return;
       }
-      if (c.is_accepted && (c.is_resp || st.file !== null)) return; // pipelined: the previous reply first
+      if (c.is_accepted && (c.is_resp || st.file !== null)) {
+        // pipelined: the previous reply first. A full recv would make the
+        // core ask for a poll at once, again and again: stop reading instead.
+        if (r.len === r.size && !c.is_full) {
+          c.is_full = true;
+          st.held_full = true;
+        }
+        return;
+      }
+      if (st.held_full) {
+        c.is_full = false;
+        st.held_full = false;
+      }
       let skip = 0;
       while (skip < r.len && (r.buf[skip] === 13 || r.buf[skip] === 10)) skip++;
       if (skip > 0) mg_iobuf_del(r, 0, skip); // RFC 9112 §2.2: empty lines before a request
@@ -1007,8 +1007,24 @@ function http_process(c: mg_connection, st: HttpConn): void {
   }
 }
 
+/**
+ * The request head timeout (MG_HTTP_HEAD_TIMEOUT_MS): 408 to a client that
+ * started a head and is too slow to finish it, a quiet close to an idle one.
+ */
+function head_timed_out(c: mg_connection, st: HttpConn, now: number): boolean {
+  if (st.head_t0 === 0) {
+    st.head_t0 = now;
+    return false;
+  }
+  if (now - st.head_t0 <= MG_HTTP_HEAD_TIMEOUT_MS) return false;
+  if (c.recv.len > 0) fail(c, st, 408, "request head too slow");
+  else c.is_draining = true;
+  return true;
+}
+
 function begin_message(c: mg_connection, st: HttpConn, hm: mg_http_message, n: number): boolean {
   const r = c.recv;
+  st.head_t0 = 0;
   st.head_len = n;
   st.kept = 0;
   st.total = 0;
@@ -1024,7 +1040,9 @@ function begin_message(c: mg_connection, st: HttpConn, hm: mg_http_message, n: n
     const conn = header_lc(hm, LC_CONNECTION);
     const v10 = hm.proto.len === 8 && hm.proto.buf[hm.proto.ofs + 7] === 48 && hm.proto.buf[hm.proto.ofs + 5] === 49;
     st.close_after = conn !== null ? has_token(conn, LC_CLOSE) || (v10 && !has_token(conn, LC_KEEP_ALIVE)) : v10;
-    c.is_resp = true;
+    // 6.x had no is_resp: its users reply with mg_printf, and pipelined
+    // requests must not wait for a flag nobody clears
+    c.is_resp = !st.mode6;
   }
   const ct = header_lc(hm, LC_CONTENT_TYPE);
   const multipart = ct !== null && ct.len >= 10 && eq_lc(ct.buf, ct.ofs, 10, LC_MULTIPART);
@@ -1656,7 +1674,7 @@ export function mg_http_serve_dir(c: mg_connection, hm: mg_http_message, opts: m
     return;
   }
   const dec = new Uint8Array(hm.uri.len + 1);
-  const n = url_decode(hm.uri.buf, hm.uri.ofs, hm.uri.len, dec, 0, dec.length, false);
+  const n = mg_url_decode(hm.uri, dec, 0, dec.length, false);
   const uri = n < 0 ? null : mg_str_n(dec, 0, n).toString();
   if (uri === null || !mg_path_is_sane_str(uri) || uri.charCodeAt(0) !== 47) {
     mg_http_reply(c, 400, "", "Invalid path\n");
@@ -1744,7 +1762,7 @@ export function mg_http_serve_file(c: mg_connection, hm: mg_http_message, path: 
     mg_http_reply(c, 404, "", "Not found\n");
     return;
   }
-  const etag = '"' + info.mtime.toString(16) + "." + info.size.toString(16) + '"';
+  const etag = '"' + info.mtime + "." + info.size + '"'; // Mongoose's form
   const inm = mg_http_get_header(hm, "If-None-Match");
   const mime = mg_http_mime_type(path, opts.mime_types);
   let hdrs = "Content-Type: " + mime + "\r\nEtag: " + etag + "\r\n" + (gz ? "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n" : "");

@@ -3,7 +3,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { mg_mock, mg_mock_peer } from "../hal/mock.js";
-import { MG_IO_SIZE, MG_MAX_HTTP_HEADERS } from "../src/config.js";
+import { MG_HTTP_HEAD_TIMEOUT_MS, MG_IO_SIZE, MG_MAX_HTTP_HEADERS } from "../src/config.js";
 import {
   MG_EV_CLOSE,
   MG_EV_CONNECT,
@@ -322,6 +322,63 @@ test("bad input gets its status and the connection is freed; earlier pipelined r
   const out = exchange(net, mgr, p, "GET /ok HTTP/1.1\r\n\r\nBAD REQUEST LINE\r\n\r\n");
   assert.match(out, /^HTTP\/1.1 200 OK\r\nContent-Length: 14\r\n\r\nuri=\/ok body=0HTTP\/1.1 400 /);
   assert.is(mgr.conns!.next, null, "only the listener is left");
+});
+
+test("slow or idle clients: 408 to a head that does not finish in time, a quiet close to an idle keep-alive", () => {
+  const { net, mgr } = setup(hello);
+  const slow = net.client(80)!;
+  const idle = net.client(80)!;
+  const busy = net.client(80)!;
+  slow.send("GET /slow HTTP/1.1\r\nHost: a\r\n");
+  assert.is(exchange(net, mgr, idle, "GET /i HTTP/1.1\r\n\r\n"), "HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nuri=/i body=0");
+  for (let t = 0; t < MG_HTTP_HEAD_TIMEOUT_MS; t += 1000) {
+    net.poll(mgr, 1, 1000);
+    slow.send("X"); // one byte a second keeps the connection busy, not the head coming
+    busy.send("GET /b HTTP/1.1\r\n\r\n");
+  }
+  net.poll(mgr, 3, 1000);
+  assert.match(slow.recv_str(), /^HTTP\/1.1 408 /);
+  assert.ok(slow.closed, "the slow client is gone");
+  assert.is(idle.recv_str(), "");
+  assert.ok(idle.closed, "the idle keep-alive is gone");
+  assert.not.ok(busy.closed, "a client that keeps sending requests stays");
+  assert.ok(busy.recv_str().startsWith("HTTP/1.1 200 OK"));
+});
+
+test("a reply given later (not in the handler): pipelined requests wait in a full buffer, then are answered", () => {
+  const pending: mg_connection[] = [];
+  const { net, mgr } = setup((c, ev) => {
+    if (ev === MG_EV_HTTP_MSG) pending.push(c);
+  });
+  const p = net.client(80)!;
+  let req = "";
+  while (req.length < 3 * MG_IO_SIZE) req += "GET /p HTTP/1.1\r\n\r\n";
+  p.send(req);
+  net.poll(mgr, 10);
+  assert.is(pending.length, 1, "one request at a time");
+  assert.ok(mgr.busy === false, "a full buffer waiting for a reply does not make the loop spin");
+  let answered = 0;
+  for (let i = 0; i < 1000 && pending.length > 0; i++) {
+    mg_http_reply(pending.shift()!, 200, "", "ok");
+    answered++;
+    net.poll(mgr, 2);
+    p.recv();
+  }
+  assert.is(answered, req.length / 19, "every request answered");
+});
+
+test("6.x: a raw mg_printf reply needs no is_resp bookkeeping, pipelined requests are answered", () => {
+  const net = new mg_mock();
+  const mgr = new mg_mgr();
+  mg_mgr_init(mgr, net);
+  const l = mg_http_listen(mgr, "http://0.0.0.0:80", (c, ev, hm) => {
+    if (ev === MG_EV_HTTP_REQUEST) mg_printf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", hm.uri.len, String(hm.uri));
+  }, null)!;
+  mg_set_protocol_http_websocket(l);
+  const p = net.client(80)!;
+  assert.is(exchange(net, mgr, p, "GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\nConnection: close\r\n\r\nGET /c HTTP/1.1\r\n\r\n"),
+    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n/aHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n/b");
+  assert.ok(p.closed, "Connection: close honoured");
 });
 
 test("a body that does not fit and is not streamed → 413, never delivered truncated", () => {
