@@ -69,8 +69,8 @@ export function mg_utf8_len(s: string): number {
     const c = cca.call(s, i);
     if (c < 0x80) len += 1;
     else if (c < 0x800) len += 2;
-    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < n) {
-      len += 4;
+    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < n && (cca.call(s, i + 1) & 0xfc00) === 0xdc00) {
+      len += 4; // a surrogate pair; a lone surrogate becomes U+FFFD (3 bytes), as mg_utf8_put writes it
       i++;
     } else len += 3;
   }
@@ -132,15 +132,21 @@ export function mg_utf8_encode(s: string): Uint8Array {
   return b;
 }
 
-/** Decodes UTF-8 bytes into a JS string; invalid sequences become U+FFFD. */
+/**
+ * Decodes UTF-8 bytes into a JS string. Invalid input becomes U+FFFD the way
+ * TextDecoder does it (WHATWG "maximal subpart"): overlong forms, encoded
+ * surrogates and values above U+10FFFF are refused at their second byte, and
+ * a byte that breaks a sequence is not swallowed but decoded on its own.
+ */
 export function mg_utf8_decode(b: Uint8Array, ofs: number, len: number): string {
   let s = "";
   const end = ofs + len;
   let i = ofs;
   while (i < end) {
-    const c = b[i];
+    const c = b[i++];
     let cp = 0xfffd;
     let need = 0;
+    let lo = 0x80, hi = 0xbf; // the range of the next continuation byte
     if (c < 0x80) {
       cp = c;
     } else if (c >= 0xc2 && c < 0xe0) {
@@ -149,29 +155,24 @@ export function mg_utf8_decode(b: Uint8Array, ofs: number, len: number): string 
     } else if (c >= 0xe0 && c < 0xf0) {
       cp = c & 0x0f;
       need = 2;
+      if (c === 0xe0) lo = 0xa0; // overlong
+      else if (c === 0xed) hi = 0x9f; // surrogates
     } else if (c >= 0xf0 && c < 0xf5) {
       cp = c & 0x07;
       need = 3;
+      if (c === 0xf0) lo = 0x90; // overlong
+      else if (c === 0xf4) hi = 0x8f; // above U+10FFFF
     }
-    i++;
-    if (need > 0) {
-      if (i + need > end) {
-        cp = 0xfffd;
-        i = end;
-      } else {
-        let ok = true;
-        for (let k = 0; k < need; k++) {
-          const d = b[i + k];
-          if ((d & 0xc0) !== 0x80) {
-            ok = false;
-            break;
-          }
-          cp = (cp << 6) | (d & 0x3f);
-        }
-        if (!ok) cp = 0xfffd;
-        else i += need;
-      }
+    let k = 0;
+    for (; k < need && i < end; k++) {
+      const d = b[i];
+      if (d < lo || d > hi) break;
+      lo = 0x80;
+      hi = 0xbf;
+      cp = (cp << 6) | (d & 0x3f);
+      i++;
     }
+    if (k < need) cp = 0xfffd;
     if (cp > 0xffff) {
       cp -= 0x10000;
       s += String.fromCharCode(0xd800 + (cp >> 10), 0xdc00 + (cp & 0x3ff));
@@ -231,47 +232,69 @@ function set_cap(caps: mg_str[] | null, k: number, s: mg_str, at: number, len: n
   if (caps !== null && k < caps.length) mg_str_set(caps[k], s.buf, s.ofs + at, len);
 }
 
+// The backtracking stack of mg_match: 4 ints per wildcard (pattern index,
+// start, length, cap index). Made on first use and grown for a pattern with
+// more wildcards than any before (patterns are constants, so it settles).
+let match_stack: Int32Array | null = null;
+
 /**
- * Whole-string glob: `?` matches one byte, `*` any run of bytes without '/',
- * `#` any run including '/'. When caps is given, caps[k] is pointed at what
- * the k-th wildcard matched (views into str, no copy) and the entry after the
- * last wildcard is set empty; caps entries are mg_str objects the caller made
- * (extra wildcards beyond caps.length are matched but not reported).
+ * Whole-string glob: `?` matches one byte (a '/' too), `*` any run of bytes
+ * without '/', `#` any run including '/'. When caps is given, caps[k] is
+ * pointed at what the k-th wildcard matched (views into str, no copy) and the
+ * entry after the last wildcard is set empty; caps entries are mg_str objects
+ * the caller made (wildcards beyond caps.length are matched but not reported).
  *
- * Wildcards match as little as possible and grow on a mismatch. There are two
- * restart points: the latest wildcard, and the latest `#` (when a `*` cannot
- * grow past a '/', an earlier `#` may still take it; Mongoose gives up there).
- * No recursion, no allocation; O(len(str)^2 * len(pattern)) at worst.
+ * Wildcards match as little as possible and grow on a mismatch, the latest
+ * first. A `*` that cannot grow because it reached a '/' hands back to the
+ * wildcard before it (so "*?*" matches "aa/": the first `*` takes "aa" and
+ * `?` the '/'). Mongoose keeps only the latest wildcard and misses such
+ * matches. A wildcard that reaches the end of the string ends the search:
+ * no earlier choice can help then. No recursion; allocation only when a
+ * pattern has more wildcards than any before.
  */
 export function mg_match(str: mg_str, pattern: mg_str, caps: mg_str[] | null): boolean {
   const s = str.buf, so = str.ofs, sn = str.len;
   const p = pattern.buf, po = pattern.ofs, pn = pattern.len;
+  let nw = 0;
+  for (let q = 0; q < pn; q++) if (p[po + q] === 42 || p[po + q] === 35) nw++;
+  if (match_stack === null || match_stack.length < nw * 4) match_stack = new Int32Array(nw * 4 > 64 ? nw * 4 : 64);
+  const st = match_stack;
+  let top = 0; // wildcards on the stack
   let i = 0, j = 0, k = 0; // pattern position, string position, cap index
-  let wi = -1, ws = 0, wl = 0, wk = 0; // latest wildcard: pattern index, start, length, cap index
-  let hi = -1, hs = 0, hl = 0, hk = 0; // latest '#', likewise
   while (i < pn || j < sn) {
     const pc = i < pn ? p[po + i] : -1;
     if (pc === 42 || pc === 35) {
       // '*' or '#': start matching nothing, grow on mismatch
-      wi = i; ws = j; wl = 0; wk = k;
-      if (pc === 35) { hi = i; hs = j; hl = 0; hk = k; }
+      const e = top++ * 4;
+      st[e] = i;
+      st[e + 1] = j;
+      st[e + 2] = 0;
+      st[e + 3] = k;
       set_cap(caps, k++, str, j, 0);
       i++;
-    } else if (pc >= 0 && j < sn && (pc === 63 || pc === s[so + j])) {
+      continue;
+    }
+    if (pc >= 0 && j < sn && (pc === 63 || pc === s[so + j])) {
       if (pc === 63) set_cap(caps, k++, str, j, 1);
       i++;
       j++;
-    } else if (wi >= 0 && ws + wl < sn && (p[po + wi] === 35 || s[so + ws + wl] !== 47)) {
-      wl++; // the latest wildcard takes one more byte; retry what follows it
-      set_cap(caps, wk, str, ws, wl);
-      i = wi + 1; j = ws + wl; k = wk + 1;
-    } else if (hi >= 0 && hi !== wi && hs + hl < sn) {
-      hl++; // a '*' is stuck at '/': let the earlier '#' take one more byte
-      set_cap(caps, hk, str, hs, hl);
-      wi = hi; ws = hs; wl = hl; wk = hk;
-      i = hi + 1; j = hs + hl; k = hk + 1;
-    } else {
-      return false;
+      continue;
+    }
+    for (;;) {
+      if (top === 0) return false;
+      const e = (top - 1) * 4;
+      const wi = st[e], ws = st[e + 1], wk = st[e + 3];
+      const we = ws + st[e + 2]; // the byte the wildcard would take next
+      if (we >= sn) return false; // later starts reach only a subset of what was tried
+      if (p[po + wi] === 35 || s[so + we] !== 47) {
+        st[e + 2]++; // take one more byte; retry what follows
+        set_cap(caps, wk, str, ws, we + 1 - ws);
+        i = wi + 1;
+        j = we + 1;
+        k = wk + 1;
+        break;
+      }
+      top--; // a '*' stuck at '/': an earlier wildcard must move it past
     }
   }
   set_cap(caps, k, str, sn, 0);
