@@ -768,6 +768,7 @@ const ST_PIECES = 1; // 7.x streaming: MG_EV_HTTP_CHUNK per piece, then MG_EV_HT
 const ST_PARTS = 2; // multipart: MG_EV_HTTP_PART_*, then (7.x) MG_EV_HTTP_MSG
 const ST_6X = 3; // 6.x: MG_EV_HTTP_CHUNK with the body so far, MG_F_DELETE_CHUNK, then REQUEST/REPLY
 const ST_SINK = 4; // mgts takes the body itself (mg_http_upload)
+const ST_DROP = 5; // answered on MG_EV_HTTP_HDRS: the body is read and dropped, no MG_EV_HTTP_MSG
 
 // chunked decoder states
 const CK_SIZE = 0;
@@ -1064,6 +1065,17 @@ function begin_message(c: mg_connection, st: HttpConn, hm: mg_http_message, n: n
       c.pfn = null; // Mongoose's pattern: the handler took the bytes, HTTP steps aside
       return false;
     }
+    if (server && !c.is_resp && st.stream === ST_BUFFER && !c.is_websocket) {
+      // answered on HDRS (a refused upload, a redirect): the message is done,
+      // its body is not wanted; dropping it keeps the connection for the next
+      st.stream = ST_DROP;
+      if (st.kind === BODY_LENGTH && st.left > DISCARD_MAX) {
+        st.phase = PH_DEAD;
+        r.len = 0;
+        c.is_draining = true;
+        return false;
+      }
+    }
   }
   if (c.is_closing || c.pfn !== http_cb || c.is_websocket) return false;
   if (st.stream === ST_PARTS) {
@@ -1203,12 +1215,23 @@ function body_step(c: mg_connection, st: HttpConn, hm: mg_http_message): boolean
       }
       if (st.complete && st.kept === 0) return finish(c, st, hm, MG_EV_HTTP_MSG);
       return false;
+    case ST_DROP:
+      mg_iobuf_del(r, st.head_len, st.kept);
+      st.kept = 0;
+      if (!st.complete) return false;
+      mg_iobuf_del(r, 0, st.head_len);
+      st.phase = PH_HEAD;
+      st.head_len = 0;
+      return true;
     case ST_SINK:
       if (st.kept > 0) {
         if (!st.sink!.write(c, r.buf, st.head_len, st.kept)) {
+          // the sink answered (400 over max size, 500 write failed): close after it
           st.sink!.done(c, false);
           st.sink = null;
           st.phase = PH_DEAD;
+          r.len = 0;
+          c.is_draining = true;
           return false;
         }
         mg_iobuf_del(r, st.head_len, st.kept);
@@ -1892,7 +1915,6 @@ class UploadSink implements BodySink {
       this.fs.cl(this.fd);
       this.fd = null;
       mg_http_reply(c, 400, "", "over max size\n");
-      (c.proto as HttpConn).close_after = true;
       return false;
     }
     const n = this.fs.wr(this.fd, buf, ofs, len);
@@ -1957,12 +1979,8 @@ export function mg_http_upload(c: mg_connection, hm: mg_http_message, fs: mg_fs,
 }
 
 function upload_error(c: mg_connection, why: string): number {
-  const st = c.proto as HttpConn;
+  // on MG_EV_HTTP_HDRS the body is then dropped (see begin_message)
   mg_http_reply(c, 400, "", "%s\n", why);
-  if (st.in_hdrs) {
-    // the body is not wanted: drop it (or close when it is too large to read)
-    st.close_after = true;
-  }
   return -1;
 }
 
