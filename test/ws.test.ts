@@ -372,6 +372,8 @@ test("a message that cannot fit → 1009 unless the handler takes pieces", () =>
     ["fragments adding up", [frame(WEBSOCKET_OP_TEXT, new Uint8Array(MG_IO_SIZE - 100).fill(65), false), frame(WEBSOCKET_OP_CONTINUE, new Uint8Array(200).fill(65))]],
     ["fragments one byte over the buffer", [frame(WEBSOCKET_OP_BINARY, new Uint8Array(MG_IO_SIZE - 8), false), frame(WEBSOCKET_OP_CONTINUE, new Uint8Array(3))]],
     ["a length of 2^40", [new Uint8Array([0x82, 0xff, 0, 0, 1, 0, 0, 0, 0, 0, 1, 2, 3, 4])]],
+    // 8 bytes left after the first fragment: the next 14-byte header can never arrive whole
+    ["a header stuck behind a full buffer", [frame(WEBSOCKET_OP_BINARY, new Uint8Array(MG_IO_SIZE - 8), false), new Uint8Array([0x80, 0xff, 0, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 4, 9])]],
   ];
   expect_close(cases, 1009);
   // the same messages in pieces pass
