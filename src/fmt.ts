@@ -75,7 +75,12 @@ function hexc(v: number, upper: boolean): number {
 }
 
 function put_n(o: mg_xout, byte: number, count: number): void {
-  for (let i = 0; i < count; i++) mg_xputc(o, byte);
+  if (count <= 0) return;
+  // a width from an argument may be huge: fill only what fits, count the rest
+  const room = o.cap - o.n;
+  const k = room <= 0 ? 0 : room < count ? room : count;
+  for (let i = 0; i < k; i++) o.buf[o.ofs + o.n + i] = byte;
+  o.n += count;
 }
 
 function put_amp(o: mg_xout, a: number, b: number, c: number, d: number): void {
