@@ -1,6 +1,7 @@
 // The host simulator: runs a firmware app over real sockets (hal/node).
-//   npm start                          the default app
+//   npm start                          the device dashboard at http://127.0.0.1:8000
 //   npm start -- --app echo --port 9000 [--host 127.0.0.1]
+//   npm start -- --host 0.0.0.0 --pass secret --data DIR   the dashboard on the LAN
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 
@@ -9,9 +10,10 @@ function opt(name, dflt) {
   const i = args.indexOf(`--${name}`);
   return i >= 0 && i + 1 < args.length ? args[i + 1] : dflt;
 }
-const app = opt("app", "echo");
+const app = opt("app", "dashboard");
 const port = Number(opt("port", "8000"));
-const host = opt("host", "0.0.0.0");
+// the dashboard has a default password: loopback unless asked otherwise
+const host = opt("host", app === "dashboard" ? "127.0.0.1" : "0.0.0.0");
 
 if (!existsSync(`firmware/${app}/main.ts`)) {
   console.error(`no such app: firmware/${app}/main.ts`);
@@ -25,4 +27,28 @@ const { mg_hal_node } = await import("../build/hal/node.js");
 const core = await import("../build/src/index.js");
 core.mg_hal_default(mg_hal_node());
 const mod = await import(`../build/firmware/${app}/main.js`);
-mod.main({ port, host });
+if (app === "dashboard") await start_dashboard();
+else mod.main({ port, host });
+
+/** The dashboard's web UI packed as on the device, its board (settings, uploads) under --data. */
+async function start_dashboard() {
+  const { pack } = await import("./pack.mjs");
+  const { dash_board_node } = await import("../build/hal/board_node.js");
+  const files = pack("firmware/dashboard/web");
+  const dir = opt("data", "build/dashboard-data");
+  const user = opt("user", "admin");
+  const pass = opt("pass", "admin");
+  let mgr = null;
+  const boot = () => {
+    // a reboot on the simulator: everything is made anew, the settings come back from the file
+    const board = new dash_board_node({ dir, on_reboot: () => setTimeout(reboot, 0) });
+    mgr = mod.main({ port, host, board, files, user, pass });
+  };
+  const reboot = () => {
+    core.mg_mgr_free(mgr);
+    boot();
+  };
+  boot();
+  const shown = host === "0.0.0.0" ? "127.0.0.1" : host;
+  console.log(`\nDevice dashboard: http://${shown}:${port}   login: ${user} / ${pass}   data: ${dir}\n`);
+}
