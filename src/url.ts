@@ -29,13 +29,20 @@ function split(url: string | mg_str): Parts {
   const s = mg_is_str(url) ? url : mg_str(url);
   const b = s.buf;
   const end = s.ofs + s.len;
-  let a = s.ofs; // the authority starts after "scheme://", or at the start
-  for (let i = s.ofs; i + 2 < end; i++) {
-    if (b[i] === 58 && b[i + 1] === 47 && b[i + 2] === 47) {
-      a = i + 3;
-      break;
+  // The authority starts after "scheme://" or a leading "//", else at the
+  // start. Difference from Mongoose, on purpose: a '/' with no "//" before it
+  // starts the path ("foo/bar" is host "foo", uri "/bar"), where Mongoose
+  // takes all of "foo/bar" as the host and "/" as the uri.
+  let a = s.ofs;
+  if (end - a >= 2 && b[a] === 47 && b[a + 1] === 47) a += 2;
+  else {
+    for (let i = s.ofs; i + 2 < end; i++) {
+      if (b[i] === 58 && b[i + 1] === 47 && b[i + 2] === 47) {
+        a = i + 3;
+        break;
+      }
+      if (b[i] === 47) break; // a path came first: no scheme
     }
-    if (b[i] === 47) break; // a path came first: no scheme
   }
   let aend = a; // the authority ends at the path ('@' after it is ignored)
   while (aend < end && b[aend] !== 47) aend++;
