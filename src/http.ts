@@ -15,7 +15,7 @@ import { MG_ENABLE_WS, MG_HTTP_HEAD_TIMEOUT_MS, MG_HTTP_INDEX, MG_IO_SIZE, MG_MA
 import { MG_FS_DIR, MG_FS_READ, MG_FS_WRITE, mg_fs, mg_fs_stat } from "./fs.js";
 import { mg_base64_decode, mg_base64_encode } from "./util.js";
 import { mg_va, mg_vxprintf, mg_xout } from "./fmt.js";
-import { mg_copy, mg_iobuf_del } from "./iobuf.js";
+import { mg_copy, mg_iobuf_add, mg_iobuf_del } from "./iobuf.js";
 import { MG_DEBUG, MG_ERROR, mg_log_set } from "./log.js";
 import { mg_json_get_long } from "./json.js";
 import type { mg_hal } from "../hal/hal.js";
@@ -1047,6 +1047,9 @@ function begin_message(c: mg_connection, st: HttpConn, hm: mg_http_message, n: n
   }
   const ct = header_lc(hm, LC_CONTENT_TYPE);
   const multipart = ct !== null && ct.len >= 10 && eq_lc(ct.buf, ct.ofs, 10, LC_MULTIPART);
+  const expect = server ? header_lc(hm, LC_EXPECT) : null;
+  const waits_100 = expect !== null && st.kind !== BODY_NONE && r.len === n; // the client holds its body back
+  const send_mark = c.send.len;
   st.stream = ST_BUFFER;
   if (st.mode6) {
     st.stream = multipart && server && st.kind !== BODY_NONE ? ST_PARTS : ST_6X;
@@ -1069,7 +1072,8 @@ function begin_message(c: mg_connection, st: HttpConn, hm: mg_http_message, n: n
       // answered on HDRS (a refused upload, a redirect): the message is done,
       // its body is not wanted; dropping it keeps the connection for the next
       st.stream = ST_DROP;
-      if (st.kind === BODY_LENGTH && st.left > DISCARD_MAX) {
+      // a client waiting for 100 Continue may never send the body: close instead
+      if (waits_100 || (st.kind === BODY_LENGTH && st.left > DISCARD_MAX)) {
         st.phase = PH_DEAD;
         r.len = 0;
         c.is_draining = true;
@@ -1088,7 +1092,6 @@ function begin_message(c: mg_connection, st: HttpConn, hm: mg_http_message, n: n
       st.part.user_data = null;
     }
   }
-  const expect = server ? header_lc(hm, LC_EXPECT) : null;
   if (expect !== null && !str_eq_lc(expect, LC_100_CONTINUE)) {
     fail(c, st, 417, "unsupported Expect");
     return false;
@@ -1097,18 +1100,15 @@ function begin_message(c: mg_connection, st: HttpConn, hm: mg_http_message, n: n
     fail(c, st, 413, "body larger than MG_IO_SIZE and not streamed");
     return false;
   }
-  if (expect !== null && st.kind !== BODY_NONE && r.len === n) {
-    send_raw(c, B_100_CONTINUE);
+  if (waits_100) {
+    // before what the handler wrote on HDRS (the head of a streamed reply)
+    if (mg_iobuf_add(c.send, send_mark, B_100_CONTINUE, 0, B_100_CONTINUE.length) > 0) mg_mgr_kick(c.mgr);
   }
   st.phase = PH_BODY;
   return true;
 }
 const LC_MULTIPART = ascii("multipart/");
 const B_100_CONTINUE = ascii("HTTP/1.1 100 Continue\r\n\r\n");
-
-function send_raw(c: mg_connection, b: Uint8Array): void {
-  mg_send(c, b);
-}
 
 /** Calls the handlers with an HTTP event (ev_data: the message). */
 function mg_call_http(c: mg_connection, ev: number, hm: mg_http_message): void {

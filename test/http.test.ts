@@ -412,6 +412,33 @@ test("Expect: 100-continue gets 100 before the body, or 413 at once", () => {
   assert.match(q.recv_str(), /^HTTP\/1.1 413 /);
 });
 
+test("Expect: 100-continue with a reply begun on HDRS: 100 goes first; refused on HDRS: no 100, the answer, then close", () => {
+  const { net, mgr } = setup((c, ev, hm) => {
+    if (ev === MG_EV_HTTP_HDRS && String(hm.uri) === "/stream") {
+      mg_http_stream_body(c);
+      mg_printf(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+    } else if (ev === MG_EV_HTTP_HDRS && String(hm.uri) === "/no") {
+      mg_http_reply(c, 403, "", "no\n");
+    } else if (ev === MG_EV_HTTP_MSG) {
+      if (String(hm.uri) === "/stream") mg_http_write_chunk(c, "");
+      else hello(c, ev, hm);
+    }
+  });
+  const p = net.client(80)!;
+  p.send("POST /stream HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+  net.poll(mgr, 3);
+  assert.is(p.recv_str(), "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+  assert.is(exchange(net, mgr, p, "abcd"), "0\r\n\r\n");
+  const q = net.client(80)!;
+  q.send("POST /no HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+  net.poll(mgr, 3);
+  assert.is(q.recv_str(), "HTTP/1.1 403 Forbidden\r\nContent-Length: 3\r\n\r\nno\n");
+  assert.ok(q.closed, "the client may never send that body");
+  const k = net.client(80)!;
+  assert.is(exchange(net, mgr, k, "POST /no HTTP/1.1\r\nContent-Length: 3\r\n\r\nabcGET /next HTTP/1.1\r\n\r\n"),
+    "HTTP/1.1 403 Forbidden\r\nContent-Length: 3\r\n\r\nno\nHTTP/1.1 200 OK\r\nContent-Length: 16\r\n\r\nuri=/next body=0", "answered on HDRS: body dropped, no MSG, keep-alive");
+});
+
 test("7.x streaming: mg_http_stream_body delivers pieces of any size body, then MSG; /echo streams back", () => {
   const { net, mgr } = setup((c, ev, hm) => {
     if (ev === MG_EV_HTTP_HDRS && String(hm.uri) === "/echo") {
