@@ -23,9 +23,12 @@ function skip_string(b: Uint8Array, i: number, end: number): number {
     if (c === 92) {
       i++;
       if (i >= end) return -1;
-      if (b[i] === 117) {
+      const e = b[i];
+      if (e === 117) {
         for (let k = 1; k <= 4; k++) if (i + k >= end || hex(b[i + k]) < 0) return -1;
         i += 4;
+      } else if (e !== 34 && e !== 92 && e !== 47 && e !== 98 && e !== 102 && e !== 110 && e !== 114 && e !== 116) {
+        return -1; // not a JSON escape (Mongoose passes "\x" as two bytes)
       }
     } else if (c === 34) return i + 1;
     else if (c < 32) return -1;
@@ -245,7 +248,9 @@ function hex(c: number): number {
 /**
  * Decodes the escapes of a JSON string body (no quotes) into dst; returns
  * the length, or -1 on a bad escape or a small dst. \uXXXX becomes UTF-8
- * (surrogate pairs joined), which Mongoose leaves undecoded above 0xFF.
+ * (surrogate pairs joined, a lone surrogate U+FFFD). Difference from
+ * Mongoose, on purpose: it stops at a \uXXXX above 0xFF; JSON from browsers
+ * carries any character that way.
  */
 export function mg_json_unescape(src: mg_str, dst: Uint8Array, dofs: number, dlen: number): number {
   const b = src.buf;
@@ -268,6 +273,7 @@ export function mg_json_unescape(src: mg_str, dst: Uint8Array, dofs: number, dle
             i += 6;
           }
         }
+        if (cp >= 0xd800 && cp < 0xe000) cp = 0xfffd; // a lone surrogate has no UTF-8 form
         const n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
         if (o + n > dlen) return -1;
         const d = dofs + o;
