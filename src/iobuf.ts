@@ -41,12 +41,18 @@ export function mg_iobuf_add(io: mg_iobuf, ofs: number, src: Uint8Array | null, 
   return io.len;
 }
 
-/** Removes len bytes at ofs (clamped), moving the tail down. Returns the number removed. */
+/**
+ * Removes len bytes at ofs (clamped), moving the tail down and zeroing the
+ * bytes freed at the end, as Mongoose does: a request's password or key must
+ * not linger in a pooled buffer the next connection gets. Returns the number
+ * removed.
+ */
 export function mg_iobuf_del(io: mg_iobuf, ofs: number, len: number): number {
   if (ofs > io.len) ofs = io.len;
   if (ofs + len > io.len) len = io.len - ofs;
   if (len > 0) {
     io.buf.copyWithin(ofs, ofs + len, io.len);
+    io.buf.fill(0, io.len - len, io.len);
     io.len -= len;
   }
   return len;
