@@ -16,6 +16,9 @@ export const MG_LL_VERBOSE = 4;
  * A log sink gets whole lines as bytes (buf[ofs..ofs+len), ending in "\n").
  * TypeScript adaptation: Mongoose's sink is called once per character; one
  * call per line suits JavaScript sinks (a UART write, trace(), a file) better.
+ * Lines end in "\n", not Mongoose's "\r\n": the sinks (console, trace) add
+ * their own line ending when they need one. The prefix is "<millis, 6 hex
+ * digits> <level> ": there is no __FILE__:__LINE__ in JavaScript.
  */
 export type mg_log_fn = (buf: Uint8Array, ofs: number, len: number, param: any) => void;
 
@@ -28,6 +31,8 @@ class LogState {
   out = new mg_xout();
   ap = new mg_va();
   millis: () => number = zero;
+  /** The arguments of an MG_ERROR..MG_VERBOSE call, gathered without rest parameters. */
+  args: any[] = [undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined];
 }
 function zero(): number {
   return 0;
@@ -60,7 +65,8 @@ function begin(level: number): mg_xout {
   o.ofs = 0;
   o.cap = MG_LOG_LINE - 1; // room for the newline
   o.n = 0;
-  mg_xputs(o, (Math.floor(S.millis()) % 0x1000000).toString(16).padStart(6, "0"));
+  const t = Math.floor(S.millis()) % 0x1000000;
+  for (let k = 20; k >= 0; k -= 4) mg_xputc(o, cca.call(HEX, (t >> k) & 15)); // no string made
   mg_xputc(o, 32);
   mg_xputc(o, 48 + level);
   mg_xputc(o, 32);
@@ -92,17 +98,30 @@ export function mg_log(level: number, fmt: string, args: ArrayLike<any>): void {
 }
 const NOARGS: any[] = [];
 
-export function MG_ERROR(fmt: string, ...args: any[]): void {
-  if (MG_ENABLE_LOG && S.level >= MG_LL_ERROR) mg_log(MG_LL_ERROR, fmt, args);
+/**
+ * The MG_ERROR..MG_VERBOSE calls take up to 8 arguments after the format.
+ * TypeScript adaptation: C's MG_INFO(("fmt", ...)) is a macro; here each is a
+ * function with fixed optional parameters, not rest parameters, because on
+ * XS a rest array costs heap slots on every call, even when the level is
+ * off. The level is tested before anything is formatted.
+ */
+function log8(level: number, fmt: string, a: any, b: any, c: any, d: any, e: any, f: any, g: any, h: any): void {
+  const v = S.args;
+  v[0] = a; v[1] = b; v[2] = c; v[3] = d; v[4] = e; v[5] = f; v[6] = g; v[7] = h;
+  mg_log(level, fmt, v);
+  v.fill(undefined); // keep no references to the caller's objects
 }
-export function MG_INFO(fmt: string, ...args: any[]): void {
-  if (MG_ENABLE_LOG && S.level >= MG_LL_INFO) mg_log(MG_LL_INFO, fmt, args);
+export function MG_ERROR(fmt: string, a?: any, b?: any, c?: any, d?: any, e?: any, f?: any, g?: any, h?: any): void {
+  if (MG_ENABLE_LOG && S.level >= MG_LL_ERROR) log8(MG_LL_ERROR, fmt, a, b, c, d, e, f, g, h);
 }
-export function MG_DEBUG(fmt: string, ...args: any[]): void {
-  if (MG_ENABLE_LOG && S.level >= MG_LL_DEBUG) mg_log(MG_LL_DEBUG, fmt, args);
+export function MG_INFO(fmt: string, a?: any, b?: any, c?: any, d?: any, e?: any, f?: any, g?: any, h?: any): void {
+  if (MG_ENABLE_LOG && S.level >= MG_LL_INFO) log8(MG_LL_INFO, fmt, a, b, c, d, e, f, g, h);
 }
-export function MG_VERBOSE(fmt: string, ...args: any[]): void {
-  if (MG_ENABLE_LOG && S.level >= MG_LL_VERBOSE) mg_log(MG_LL_VERBOSE, fmt, args);
+export function MG_DEBUG(fmt: string, a?: any, b?: any, c?: any, d?: any, e?: any, f?: any, g?: any, h?: any): void {
+  if (MG_ENABLE_LOG && S.level >= MG_LL_DEBUG) log8(MG_LL_DEBUG, fmt, a, b, c, d, e, f, g, h);
+}
+export function MG_VERBOSE(fmt: string, a?: any, b?: any, c?: any, d?: any, e?: any, f?: any, g?: any, h?: any): void {
+  if (MG_ENABLE_LOG && S.level >= MG_LL_VERBOSE) log8(MG_LL_VERBOSE, fmt, a, b, c, d, e, f, g, h);
 }
 
 /** Logs a caught exception (any thrown value) with a prefix. */
