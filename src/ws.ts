@@ -3,10 +3,19 @@
 // Where a byte is parsed: ws_frames reads frame headers, checks them against
 // the RFC, unmasks payloads in place and reassembles fragmented messages at
 // the front of c.recv (control frames may come between fragments). Text is
-// checked as UTF-8 across fragments (utf8_step). Stricter than Mongoose on
-// purpose: unmasked client frames, reserved bits or opcodes, oversized or
-// fragmented control frames, bad continuations → close 1002; invalid UTF-8 →
-// 1007; a message that cannot fit → 1009; bad close codes → 1002.
+// checked as UTF-8 across fragments and pieces (utf8_step). Stricter than
+// Mongoose on purpose (mongoose-facts §1.8): unmasked client frames, reserved
+// bits or opcodes, oversized or fragmented control frames, bad continuations,
+// bad close codes → close 1002; invalid UTF-8 → 1007; a message that cannot
+// fit → 1009. After any of them the connection is freed once the close frame
+// is out (or after CLOSE_TIMEOUT_MS if the peer does not read).
+//
+// Differences from Mongoose 7 a port may notice: the server checks Upgrade,
+// Connection and Sec-WebSocket-Version (426/400) and the client checks
+// Sec-WebSocket-Accept; a reassembled message has FIN set in flags (0x81, as
+// 6.x) and continuation fragments fire no MG_EV_WS_CTL; fragments can be sent
+// (WEBSOCKET_DONT_FIN, as 6.x); a message can be received in pieces
+// (mg_ws_recv_pieces); keepalive pings are opt-in (mg_ws_keepalive).
 import { MG_IO_SIZE } from "./config.js";
 import { mg_va, mg_vxprintf } from "./fmt.js";
 import { mg_copy, mg_iobuf_del } from "./iobuf.js";
@@ -376,7 +385,10 @@ const tx_mask = new Uint8Array(4);
  * Sends one frame: `op` is WEBSOCKET_OP_*, optionally | WEBSOCKET_DONT_FIN.
  * Client frames are masked with a fresh random key, server frames never.
  * Returns the bytes appended to c.send (header + payload), 0 when the frame
- * does not fit (nothing is appended; wait for MG_EV_WRITE).
+ * does not fit (nothing is appended; wait for MG_EV_WRITE), when it is a
+ * control frame over 125 bytes or not final, or after this side's close.
+ * TypeScript adaptation: buf is bytes, an mg_str or a string (sent as UTF-8);
+ * len defaults to all of it. C's return is the bytes queued too.
  */
 export function mg_ws_send(c: mg_connection, buf: Uint8Array | mg_str | string, len?: number, op = WEBSOCKET_OP_TEXT): number {
   const s = c.send;
@@ -392,6 +404,7 @@ export function mg_ws_send(c: mg_connection, buf: Uint8Array | mg_str | string, 
     sofs = buf.ofs;
     n = len ?? buf.len;
   }
+  if ((op & 8) !== 0 && (n > 125 || (op & WEBSOCKET_DONT_FIN) !== 0)) return 0; // RFC 6455 §5.5: control frames are short and whole
   const hs = header_size(n, c.is_client);
   const start = s.len;
   if (start + hs + n > s.size || closed_for_sending(c)) return 0;
@@ -508,6 +521,10 @@ function utf8_prefix(s: string, max: number): number {
  * and FIN in wm.flags only on the last piece. UTF-8 is still checked across
  * pieces. With it, messages of any size pass through MG_IO_SIZE buffers;
  * without it, a message that cannot fit closes the connection with 1009.
+ * Set wm.consumed lower than wm.data.len to get the rest offered again later
+ * (after MG_EV_WRITE, for instance). Call it on MG_EV_WS_OPEN, or between
+ * messages: a message already being reassembled is not split afterwards.
+ * An mgts addition (Mongoose buffers whole messages up to MG_MAX_RECV_SIZE).
  */
 export function mg_ws_recv_pieces(c: mg_connection, on = true): void {
   ws_state(c).pieces = on;
@@ -690,7 +707,7 @@ function ws_frames(c: mg_connection, ws: WsConn): void {
     ws.last_rx = c.mgr.hal!.millis();
     ws.ping_at = 0;
 
-    if (!control && ws.pieces && !ws.mode6) {
+    if (!control && ws.pieces && !ws.mode6 && ws.asm === 0) {
       // take the header off and stream the payload
       if (masked) {
         ws.mask[0] = b[p + hs - 4];

@@ -578,6 +578,26 @@ test("mg_ws_send: a frame that does not fit appends nothing and returns 0", () =
   assert.is(mg_ws_send(c, big, MG_IO_SIZE - 4, WEBSOCKET_OP_BINARY), MG_IO_SIZE, "exactly full");
   assert.is(mg_ws_send(c, "x", undefined, WEBSOCKET_OP_TEXT), 0);
   assert.is(c.send.len, MG_IO_SIZE);
+  c.send.len = 0;
+  assert.is(mg_ws_send(c, new Uint8Array(126), 126, WEBSOCKET_OP_PING), 0, "a ping over 125 bytes");
+  assert.is(mg_ws_send(c, "x", undefined, WEBSOCKET_OP_PONG | WEBSOCKET_DONT_FIN), 0, "a fragmented pong");
+  assert.is(mg_ws_send(c, new Uint8Array(125), 125, WEBSOCKET_OP_PING), 127);
+});
+
+test("pieces switched on in the middle of a reassembled message: that message stays whole", () => {
+  const got: string[] = [];
+  const { net, mgr, p } = server((c, ev, m) => {
+    if (ev !== MG_EV_WS_MSG) return;
+    got.push(latin1(m.data.buf.slice(m.data.ofs, m.data.ofs + m.data.len)) + ":" + m.flags.toString(16));
+  });
+  p.send(frame(WEBSOCKET_OP_TEXT, enc("ab"), false));
+  net.poll(mgr, 2);
+  const c = mgr.conns!.is_websocket ? mgr.conns! : mgr.conns!.next!;
+  mg_ws_recv_pieces(c);
+  p.send(frame(WEBSOCKET_OP_CONTINUE, enc("cd")));
+  p.send(frame(WEBSOCKET_OP_TEXT, enc("ef")));
+  net.poll(mgr, 3);
+  assert.equal(got, ["abcd:81", "ef:81"]);
 });
 
 test("client: masked frames with fresh keys, Sec-WebSocket-Accept checked, WS_OPEN, messages both ways", () => {
