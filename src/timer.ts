@@ -16,6 +16,8 @@ export class mg_timer {
   next: mg_timer | null = null;
   /** False while the timer sits unused in the manager's fixed table. */
   in_use = false;
+  /** Bumped when the timer is linked or unlinked: tells mg_timer_poll a timer was freed or re-made mid-poll. */
+  gen = 0;
 }
 
 /** Result of timer_step: the new deadline and whether it fired. */
@@ -54,10 +56,15 @@ export function mg_timer_expired(t: { [index: number]: number }, prd: number, no
 export class mg_timer_list {
   head: mg_timer | null = null;
   table: mg_timer[] = [];
+  /** The timers due in the current poll, and their generations: grown to the longest list seen, then reused. */
+  due: mg_timer[] = [];
+  due_gen: number[] = [];
 }
 
-/** Links a caller-made timer into the list (mg_timer_init). */
+/** Links a caller-made timer into the list (mg_timer_init); one already linked is moved, not linked twice. */
 export function mg_timer_init(list: mg_timer_list, t: mg_timer, ms: number, flags: number, fn: (arg: any) => void, arg: any): void {
+  if (t.in_use) mg_timer_unlink(list, t); // linking it again would make a cycle
+  t.gen++;
   t.period_ms = ms;
   t.expire = 0;
   t.flags = flags;
@@ -78,36 +85,53 @@ export function mg_timer_unlink(list: mg_timer_list, t: mg_timer): void {
   }
   t.next = null;
   t.in_use = false;
+  t.gen++;
   t.fn = null;
   t.arg = null;
 }
 
-/** Fires what is due. A throwing timer function is logged and does not stop the others. */
+/**
+ * Fires what is due. A throwing timer function is logged and does not stop
+ * the others.
+ *
+ * Two passes: the list is walked first, advancing deadlines and noting what
+ * is due; then the due timers are called. So a timer function may free or
+ * add any timer, itself included: a timer freed (or freed and added again)
+ * before its turn is skipped, a timer added runs from the next poll. Mongoose
+ * calls as it walks and reads the next pointer before the call, so freeing
+ * the next timer from a timer function walks into freed memory.
+ */
 export function mg_timer_poll(list: mg_timer_list, now: number): void {
-  let t = list.head;
-  while (t !== null) {
-    const next = t.next;
+  const due = list.due, gens = list.due_gen;
+  let n = 0;
+  for (let t = list.head; t !== null; t = t.next) {
     const run_now = t.expire === 0 && (t.flags & MG_TIMER_RUN_NOW) !== 0 && (t.flags & MG_TIMER_CALLED) === 0;
     timer_step(t.expire, t.period_ms, now);
     t.expire = STEP.t;
-    const expired = STEP.fired;
-    if (run_now || expired) {
-      if ((t.flags & MG_TIMER_REPEAT) !== 0 || (t.flags & MG_TIMER_CALLED) === 0) {
-        const fn = t.fn;
-        try {
-          if (fn !== null) fn(t.arg);
-        } catch (e) {
-          mg_log_error_value(MG_LL_ERROR, "timer function threw: ", e);
-        }
-      }
-      t.flags |= MG_TIMER_CALLED;
-      if ((t.flags & MG_TIMER_REPEAT) === 0 && (t.flags & MG_TIMER_AUTODELETE) !== 0 && t.in_use) {
-        mg_timer_unlink(list, t);
-      }
+    if (run_now || STEP.fired) {
+      due[n] = t;
+      gens[n++] = t.gen;
     }
-    t = next;
+  }
+  for (let k = 0; k < n; k++) {
+    const t = due[k];
+    due[k] = NO_TIMER; // hold no references between polls
+    if (t.gen !== gens[k]) continue; // freed or re-made by a timer function of this poll
+    if ((t.flags & MG_TIMER_REPEAT) !== 0 || (t.flags & MG_TIMER_CALLED) === 0) {
+      const fn = t.fn;
+      const gen = t.gen;
+      try {
+        if (fn !== null) fn(t.arg);
+      } catch (e) {
+        mg_log_error_value(MG_LL_ERROR, "timer function threw: ", e);
+      }
+      if (t.gen !== gen) continue; // it freed or re-made itself
+    }
+    t.flags |= MG_TIMER_CALLED;
+    if ((t.flags & MG_TIMER_REPEAT) === 0 && (t.flags & MG_TIMER_AUTODELETE) !== 0) mg_timer_unlink(list, t);
   }
 }
+const NO_TIMER = new mg_timer(); // fills used slots of mg_timer_list.due
 
 /** Milliseconds until the earliest timer is due (0 if one is due or unarmed), or -1 when there are none. */
 export function mg_timer_next(list: mg_timer_list, now: number): number {
