@@ -84,7 +84,8 @@ export class mg_fs_packed implements mg_fs {
   }
   private rel(path: string): string {
     let p = packed_norm(path);
-    const r = this.root === "" ? "" : packed_norm(this.root);
+    let r = this.root === "" ? "" : packed_norm(this.root);
+    while (r.length > 1 && r.charCodeAt(r.length - 1) === 47) r = r.slice(0, -1); // "/web/" is "/web"
     if (r !== "" && r !== "/" && (p === r || p.startsWith(r + "/"))) p = p.slice(r.length) || "/";
     return p;
   }
