@@ -17,7 +17,7 @@
 // (WEBSOCKET_DONT_FIN, as 6.x); a message can be received in pieces
 // (mg_ws_recv_pieces); keepalive pings are opt-in (mg_ws_keepalive).
 import { MG_IO_SIZE } from "./config.js";
-import { mg_va, mg_vxprintf } from "./fmt.js";
+import { mg_mprintf, mg_va, mg_vxprintf } from "./fmt.js";
 import { mg_copy, mg_iobuf_del } from "./iobuf.js";
 import { MG_DEBUG } from "./log.js";
 import {
@@ -207,7 +207,7 @@ function ws_handshake_reply(c: mg_connection, hm: mg_http_message, fmt: string |
   }
   const acc = new Uint8Array(28);
   const n = accept_key(key, acc);
-  let extra = fmt_headers(c.mgr, fmt, args);
+  let extra = fmt_headers(fmt, args);
   const offered = mg_http_get_header(hm, "Sec-WebSocket-Protocol");
   if (offered !== null && extra.toLowerCase().indexOf("sec-websocket-protocol:") < 0) {
     extra += "Sec-WebSocket-Protocol: " + offered.toString().split(",")[0].trim() + "\r\n";
@@ -221,22 +221,8 @@ function ws_handshake_reply(c: mg_connection, hm: mg_http_message, fmt: string |
 }
 
 /** Extra handshake headers from a printf format (once per connection, so a string is fine). */
-function fmt_headers(mgr: mg_mgr, fmt: string | null, args: any[]): string {
-  if (fmt === null || fmt.length === 0) return "";
-  const b = new Uint8Array(512);
-  const o = mgr.out;
-  const sb = o.buf, so = o.ofs, sc = o.cap, sn = o.n;
-  o.buf = b;
-  o.ofs = 0;
-  o.cap = b.length;
-  o.n = 0;
-  const ap = new mg_va();
-  ap.a = args;
-  ap.i = 0;
-  mg_vxprintf(o, fmt, ap);
-  const n = o.n < b.length ? o.n : b.length;
-  o.buf = sb; o.ofs = so; o.cap = sc; o.n = sn;
-  return mg_str_n(b, 0, n).toString();
+function fmt_headers(fmt: string | null, args: any[]): string {
+  return fmt === null || fmt.length === 0 ? "" : mg_mprintf(fmt, ...args);
 }
 
 function key_ok(key: mg_str): boolean {
@@ -287,7 +273,7 @@ export function mg_ws_connect(mgr: mg_mgr, url: string, fn: mg_event_handler_t |
   if (c === null) return null;
   const ws = ws_state(c);
   ws.reset();
-  const extra = fmt_headers(mgr, fmt ?? null, args);
+  const extra = fmt_headers(fmt ?? null, args);
   const host = host_of(url);
   const path = path_of(url);
   const key = new Uint8Array(16);

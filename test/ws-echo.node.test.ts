@@ -4,8 +4,9 @@
 // fragments). Node only; everything opened is closed after each test.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { WebSocket, type RawData } from "ws";
+import { WebSocket } from "ws";
 import { mg_hal_node } from "../hal/node.js";
+import { next_message, until } from "./ws_util.js";
 import { MG_IO_SIZE } from "../src/config.js";
 import { mg_mgr, mg_mgr_free, mg_mgr_init, mg_mgr_run } from "../src/net.js";
 import { mg_http_listen } from "../src/http.js";
@@ -19,15 +20,6 @@ test.after.each(() => {
   live.mgr = null;
   live.sockets = [];
 });
-
-async function until(cond: () => boolean, ms = 5000): Promise<boolean> {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (cond()) return true;
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
 
 /** The app's HTTP handler on a free loopback port. */
 async function start(): Promise<number> {
@@ -51,23 +43,6 @@ async function connect(port: number): Promise<WebSocket> {
   return ws;
 }
 
-function as_buf(d: RawData): Buffer {
-  return Array.isArray(d) ? Buffer.concat(d) : Buffer.isBuffer(d) ? d : Buffer.from(d as ArrayBuffer);
-}
-
-function next(ws: WebSocket): Promise<{ data: Buffer; binary: boolean }> {
-  return new Promise((ok, fail) => {
-    const on_close = (code: number) => fail(new Error("closed with " + code));
-    const t = setTimeout(() => fail(new Error("no echo")), 15000);
-    ws.once("close", on_close);
-    ws.once("message", (d, binary) => {
-      clearTimeout(t);
-      ws.off("close", on_close);
-      ok({ data: as_buf(d), binary });
-    });
-  });
-}
-
 function payload(n: number, seed: number): Buffer {
   const b = Buffer.alloc(n);
   for (let i = 0; i < n; i++) b[i] = (i * seed + (i >> 9)) & 255;
@@ -80,12 +55,12 @@ test("echo /ws: binary and text of any size come back whole with their type (MG_
   for (const n of [0, 1, 125, MG_IO_SIZE - 1, MG_IO_SIZE + 1, 65536, 65537, 1 << 20]) {
     const b = payload(n, 31);
     ws.send(b, { binary: true });
-    const m = await next(ws);
+    const m = await next_message(ws);
     assert.ok(m.binary, "binary " + n);
     assert.ok(m.data.equals(b), "binary bytes " + n);
     const s = "ünïcödé 😀 ".repeat(Math.ceil(n / 20)).slice(0, Math.ceil(n / 2));
     ws.send(s);
-    const t = await next(ws);
+    const t = await next_message(ws);
     assert.not.ok(t.binary, "text " + n);
     assert.is(t.data.toString(), s, "text " + n);
   }
@@ -98,7 +73,7 @@ test("echo /ws: a fragmented message, several clients at once, and a clean close
   a.send("frag", { fin: false });
   a.send(payload(100000, 3).toString("latin1"), { fin: true });
   b.send(payload(150000, 5), { binary: true });
-  const [ma, mb] = await Promise.all([next(a), next(b)]);
+  const [ma, mb] = await Promise.all([next_message(a), next_message(b)]);
   assert.is(ma.data.toString(), "frag" + payload(100000, 3).toString("latin1"));
   assert.not.ok(ma.binary);
   assert.ok(mb.data.equals(payload(150000, 5)));
@@ -106,7 +81,7 @@ test("echo /ws: a fragmented message, several clients at once, and a clean close
   a.close(1000);
   assert.is(await closed, 1000);
   b.send("still here");
-  assert.is((await next(b)).data.toString(), "still here");
+  assert.is((await next_message(b)).data.toString(), "still here");
 });
 
 test.run();

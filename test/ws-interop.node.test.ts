@@ -4,8 +4,9 @@
 // after each test, so the process ends by itself. Node only.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { WebSocket, WebSocketServer, type RawData } from "ws";
+import { WebSocket, WebSocketServer } from "ws";
 import { mg_hal_node } from "../hal/node.js";
+import { as_buf, next_message, until } from "./ws_util.js";
 import { MG_IO_SIZE } from "../src/config.js";
 import {
   MG_EV_CLOSE,
@@ -48,15 +49,6 @@ test.after.each(async () => {
   live.servers = [];
 });
 
-async function until(cond: () => boolean, ms = 5000): Promise<boolean> {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (cond()) return true;
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
-
 function bytes(n: number, seed = 7): Buffer {
   const b = Buffer.alloc(n);
   for (let i = 0; i < n; i++) b[i] = (i * seed + (i >> 8)) & 255;
@@ -70,10 +62,6 @@ function text(n: number): string {
   while (Buffer.byteLength(s) < n) s += "x";
   return s;
 }
-function as_buf(d: RawData): Buffer {
-  return Array.isArray(d) ? Buffer.concat(d) : Buffer.isBuffer(d) ? d : Buffer.from(d as ArrayBuffer);
-}
-
 // --- the mgts server ---------------------------------------------------------
 
 /** Echoes whole messages (/ws) or, in pieces, messages of any size (/pieces); /close closes with 4002 on "close me". */
@@ -139,16 +127,6 @@ async function client(port: number, path = "/ws"): Promise<WebSocket> {
     ws.once("error", fail);
   });
   return ws;
-}
-
-function next_message(ws: WebSocket): Promise<{ data: Buffer; binary: boolean }> {
-  return new Promise((ok, fail) => {
-    const t = setTimeout(() => fail(new Error("no message")), 5000);
-    ws.once("message", (d, binary) => {
-      clearTimeout(t);
-      ok({ data: as_buf(d), binary });
-    });
-  });
 }
 
 function closed(ws: WebSocket): Promise<{ code: number; reason: string }> {
