@@ -114,6 +114,8 @@ export class mg_http_message {
   resp_status_msg = this.proto;
   header_names: mg_str[] = [];
   header_values: mg_str[] = [];
+  /** mg_http_reply's format arguments (scratch, one per manager). */
+  fmt_args: any[] = [];
   get query_string(): mg_str {
     return this.query;
   }
@@ -124,6 +126,7 @@ export class mg_http_message {
       this.header_names.push(h.name);
       this.header_values.push(h.value);
     }
+    for (let i = 0; i < 10; i++) this.fmt_args.push(undefined);
   }
 }
 /** Mongoose 6.x's name for the message struct. */
@@ -435,28 +438,36 @@ function to_str(s: mg_str | string): mg_str {
  */
 export function mg_http_get_header_var(s: mg_str | string, name: string): mg_str {
   const v = to_str(s);
-  const b = v.buf;
-  const end = v.ofs + v.len;
-  const n = name.length;
-  let i = v.ofs;
+  const lc = new Uint8Array(name.length);
+  for (let k = 0; k < lc.length; k++) lc[k] = lower(cca.call(name, k));
+  const out = mg_str_n(v.buf, v.ofs, 0);
+  header_var(v.buf, v.ofs, v.ofs + v.len, lc, out);
+  return out;
+}
+
+/** mg_http_get_header_var over b[i..end) with a lowercase name: fills out, false when absent. */
+function header_var(b: Uint8Array, i: number, end: number, lc: Uint8Array, out: mg_str): boolean {
+  const n = lc.length;
   while (i < end) {
     while (i < end && (b[i] === 32 || b[i] === 9 || b[i] === 59 || b[i] === 44)) i++;
     let k = 0;
-    while (k < n && i + k < end && lower(b[i + k]) === lower(cca.call(name, k))) k++;
+    while (k < n && i + k < end && lower(b[i + k]) === lc[k]) k++;
     if (k === n && i + n < end && b[i + n] === 61) {
       let p = i + n + 1;
       if (p < end && b[p] === 34) {
         const q = ++p;
         while (p < end && b[p] !== 34) p++;
-        return mg_str_n(b, q, p - q);
+        mg_str_set(out, b, q, p - q);
+        return true;
       }
       const q = p;
       while (p < end && b[p] !== 59 && b[p] !== 44 && b[p] !== 32) p++;
-      return mg_str_n(b, q, p - q);
+      mg_str_set(out, b, q, p - q);
+      return true;
     }
     while (i < end && b[i] !== 59 && b[i] !== 44 && b[i] !== 32) i++;
   }
-  return mg_str_n(b, v.ofs, 0);
+  return false;
 }
 
 /** The raw value of name in a query string or form body (`a=1&b=2`), or an empty mg_str. */
@@ -619,9 +630,15 @@ function put_status(b: Uint8Array, o: number, code: number): number {
  * - If the response does not fit in the send buffer (MG_IO_SIZE), nothing of
  *   it is sent: the client gets 500 and the log says why; stream big
  *   responses with mg_http_write_chunk or mg_http_serve_*.
+ * - Up to 10 format arguments, as fixed parameters: a rest parameter costs
+ *   2 heap slots per call on XS, even when empty, and this is the reply on
+ *   every request's path. An argument that is undefined counts as absent.
  * Returns true when the response was queued.
  */
-export function mg_http_reply(c: mg_connection, code: number, headers: string | Uint8Array | mg_str | null, body: string | Uint8Array | mg_str, ...args: any[]): boolean {
+export function mg_http_reply(
+  c: mg_connection, code: number, headers: string | Uint8Array | mg_str | null, body: string | Uint8Array | mg_str,
+  a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any, a9?: any,
+): boolean {
   const s = c.send;
   const b = s.buf;
   const st = c.proto as HttpConn | null;
@@ -635,7 +652,10 @@ export function mg_http_reply(c: mg_connection, code: number, headers: string | 
   // Body: formatted (or copied) after a gap, then moved behind the header.
   const gap = o + B_CL.length + 16 + 4;
   let blen: number;
-  if (args.length > 0 && typeof body === "string") {
+  if (a0 !== undefined && typeof body === "string") {
+    const args = http_init(c.mgr).fmt_args;
+    args[0] = a0; args[1] = a1; args[2] = a2; args[3] = a3; args[4] = a4;
+    args[5] = a5; args[6] = a6; args[7] = a7; args[8] = a8; args[9] = a9;
     const out = c.mgr.out;
     const ap = c.mgr.ap;
     const sb = out.buf, so = out.ofs, sc = out.cap, sn = out.n, sa = ap.a, si = ap.i;
@@ -1446,6 +1466,8 @@ function chunk_step(st: HttpConn, b: Uint8Array, base: number, r: { len: number 
 // --- multipart ---------------------------------------------------------------
 
 const LC_CONTENT_DISPOSITION = ascii("content-disposition");
+const LC_NAME = ascii("name");
+const LC_FILENAME = ascii("filename");
 
 function multipart_setup(st: HttpConn, ct: mg_str): boolean {
   const bnd = mg_http_get_header_var(ct, "boundary");
@@ -1595,15 +1617,17 @@ function part_headers(st: HttpConn, b: Uint8Array, from: number, to: number): vo
     let k = i;
     while (k < eol && b[k] !== 58) k++;
     if (k < eol && eq_lc(b, i, k - i, LC_CONTENT_DISPOSITION)) {
-      const v = mg_str_n(b, k + 1, eol - k - 1);
-      const name = mg_http_get_header_var(v, "name");
-      const file = mg_http_get_header_var(v, "filename");
-      const nl = name.len < 128 ? name.len : 128;
-      const fl = file.len < 128 ? file.len : 128;
-      mg_copy(names, 0, name.buf, name.ofs, nl);
-      mg_copy(names, 128, file.buf, file.ofs, fl);
-      p.var_name.len = nl;
-      p.file_name.len = fl;
+      // the views point into recv, which moves on: copy the names out
+      const v = p.data; // free until PART_DATA
+      if (header_var(b, k + 1, eol, LC_NAME, v)) {
+        p.var_name.len = v.len < 128 ? v.len : 128;
+        mg_copy(names, 0, v.buf, v.ofs, p.var_name.len);
+      }
+      if (header_var(b, k + 1, eol, LC_FILENAME, v)) {
+        p.file_name.len = v.len < 128 ? v.len : 128;
+        mg_copy(names, 128, v.buf, v.ofs, p.file_name.len);
+      }
+      v.len = 0;
     }
     i = eol + 2;
   }
