@@ -83,8 +83,8 @@ export class dash_board_sim implements dash_board {
     if (this.walk < -80) this.walk = -80;
     if (this.walk > -40) this.walk = -40;
     out.rssi = this.walk;
-    // a room that warms and cools over ten minutes
-    out.temp = Math.round((22 + 3 * Math.sin(t / 95493)) * 10) / 10;
+    // a room that warms and cools over ten minutes, read by a sensor with ±0.2 °C of noise
+    out.temp = Math.round((22 + 3 * Math.sin(t / 95493) + ((this.seed >> 8) % 41 - 20) / 100) * 10) / 10;
     out.heap_total = 78848;
     out.heap_free = 41000 + ((t >> 8) % 4096);
     out.pin = this.led_on ? 1 : 0;

@@ -185,8 +185,9 @@ export class dash_app {
   up_name = "";
   up_size = 0;
   up_err = "";
-  // the listener's URL, once listening
+  // the listener's URL and port (the real one when the URL asked for port 0)
   url = "";
+  port = 0;
   constructor(mgr: mg_mgr, board: dash_board, user: string, pass: string, files: mg_packed_file[]) {
     this.mgr = mgr;
     this.board = board;
@@ -698,6 +699,7 @@ export function dash_init(mgr: mg_mgr, opts: DashOptions): dash_app {
     throw new Error("dashboard: cannot listen on " + url);
   }
   app.url = url;
+  app.port = l.loc.port;
   MG_INFO("dash: %s on %s, board %s", app.settings.device_name, url, opts.board.name);
   return app;
 }

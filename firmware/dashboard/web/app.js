@@ -129,10 +129,14 @@ function uptime(ms) {
   return (d ? d + "d " : "") + (d || h ? h + "h " : "") + m + "m " + s + "s";
 }
 
+function bytes(n) {
+  return n < 1048576 ? (n / 1024).toFixed(1) + " KB" : (n / 1048576).toFixed(1) + " MB";
+}
+
 function metrics(m) {
   $("m-uptime").textContent = uptime(m.uptime);
-  $("m-heap").textContent = (m.heap_free / 1024).toFixed(1) + " KB";
-  $("m-heapof").textContent = "of " + (m.heap_total / 1024).toFixed(0) + " KB";
+  $("m-heap").textContent = bytes(m.heap_free);
+  $("m-heapof").textContent = "of " + bytes(m.heap_total);
   $("m-rssi").textContent = m.rssi ? m.rssi + " dBm" : "no Wi-Fi";
   $("m-temp").textContent = m.temp.toFixed(1) + " °C";
   $("m-pin").textContent = m.pin ? "HIGH" : "LOW";
