@@ -115,6 +115,7 @@ class WsConn {
   dead = false;
   // client handshake
   accept = new Uint8Array(28); // the Sec-WebSocket-Accept we expect
+  offered = ""; // the subprotocols the client asked for, lower case
   // keepalive
   ping_every = 0;
   ping_timeout = 0;
@@ -162,7 +163,8 @@ const GUID_BYTES = (() => {
   return b;
 })();
 
-function token_in(v: mg_str | null, tok: string): boolean {
+/** True when the comma-separated header value v lists tok (lower case). Handshakes only: it makes strings. */
+function token_in(v: mg_str | string | null, tok: string): boolean {
   if (v === null) return false;
   const s = v.toString().toLowerCase();
   for (const part of s.split(",")) if (part.trim() === tok) return true;
@@ -274,6 +276,8 @@ export function mg_ws_connect(mgr: mg_mgr, url: string, fn: mg_event_handler_t |
   const ws = ws_state(c);
   ws.reset();
   const extra = fmt_headers(fmt ?? null, args);
+  const m = /sec-websocket-protocol:([^\r\n]*)/i.exec(extra);
+  ws.offered = m !== null ? m[1].toLowerCase() : "";
   const host = host_of(url);
   const path = path_of(url);
   const key = new Uint8Array(16);
@@ -315,6 +319,12 @@ function ws_client_cb(c: mg_connection, ev: number, ev_data: any): void {
   const conn = n > 0 ? mg_http_get_header(hm, "Connection") : null;
   if (n < 0 || hm.resp_code !== 101 || acc === null || acc.len !== 28 || !same(acc, ws.accept) || !token_in(up, "websocket") || !token_in(conn, "upgrade")) {
     mg_error(c, "WS handshake failed (HTTP %d)", n > 0 ? hm.resp_code : 0);
+    return;
+  }
+  // RFC 6455 §4.1: a subprotocol we did not offer, or any extension (we offer none), fails the connection
+  const proto = mg_http_get_header(hm, "Sec-WebSocket-Protocol");
+  if ((proto !== null && !token_in(ws.offered, proto.toString().trim().toLowerCase())) || mg_http_get_header(hm, "Sec-WebSocket-Extensions") !== null) {
+    mg_error(c, "WS handshake failed: subprotocol or extension not offered");
     return;
   }
   ws_opened(c, hm, false);

@@ -616,7 +616,7 @@ test("client: masked frames with fresh keys, Sec-WebSocket-Accept checked, WS_OP
       }
       if (ev === MG_EV_WS_MSG) got.push("MSG:" + String((d as mg_ws_message).data));
       if (ev === MG_EV_ERROR) got.push("ERROR:" + d);
-    }, null, "Origin: %s\r\n", "test");
+    }, null, "Origin: %s\r\nSec-WebSocket-Protocol: chat, JSON\r\n", "test");
     net.poll(mgr, 2);
     const s = net.accepted(srv)!;
     const req = latin1(pump(net, mgr, s, (g) => latin1(g).endsWith("\r\n\r\n"), 2000));
@@ -625,7 +625,7 @@ test("client: masked frames with fresh keys, Sec-WebSocket-Accept checked, WS_OP
     assert.match(req, /Host: 127.0.0.1:9001\r\n/);
     const key = /Sec-WebSocket-Key: (\S+)\r\n/.exec(req)![1];
     assert.is(key.length, 24);
-    s.send(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${ws_accept(key)}\r\n\r\n`);
+    s.send(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${ws_accept(key)}\r\nSec-WebSocket-Protocol: json\r\n\r\n`);
     s.send(new Uint8Array([0x81, 5, 104, 101, 108, 108, 111]));
     const raw = pump(net, mgr, s, (g) => frames(g, true).length >= 2, 2000);
     assert.equal(got, ["OPEN", "MSG:hello"]);
@@ -659,12 +659,14 @@ test("client: a masked frame from the server is answered with a masked close 100
   assert.ok(s.closed);
 });
 
-test("client: a wrong Sec-WebSocket-Accept, a missing Upgrade or a non-101 fails the handshake", () => {
+test("client: a wrong Sec-WebSocket-Accept, a missing Upgrade or Connection, a non-101, a subprotocol or extension not offered fail the handshake", () => {
   const bad = [
     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n\r\n",
     "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: %s\r\n\r\n",
     "HTTP/1.1 200 OK\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\nContent-Length: 0\r\n\r\n",
+    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n",
+    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n",
   ];
   for (const resp of bad) {
     const net = new mg_mock();
