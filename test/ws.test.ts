@@ -487,6 +487,39 @@ test("pieces: a 70 KB message echoed back as fragments through 2 KB buffers, und
   }
 });
 
+test("random frames (seeded): nothing throws out of the poll, every connection ends or goes on, the server keeps serving", () => {
+  let seed = 12345;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  for (let round = 0; round < 60; round++) {
+    const pieces = round % 2 === 1;
+    const { net, mgr, p } = server(pieces ? echo_pieces : echo_handler, pieces, round % 3 === 0 ? 1 : 0);
+    net.keep_log = true;
+    const n = 1 + rnd(6);
+    for (let k = 0; k < n; k++) {
+      const len = rnd(4) === 0 ? rnd(3000) : rnd(130);
+      const data = new Uint8Array(len);
+      for (let i = 0; i < len; i++) data[i] = rnd(4) === 0 ? rnd(256) : 97 + rnd(26);
+      const f = frame(rnd(16), data, rnd(3) !== 0, rnd(10) !== 0, rnd(8) === 0 ? 0x40 : 0);
+      if (rnd(5) === 0) f[1 + rnd(f.length - 1)] = rnd(256); // corrupt a byte
+      p.send(f);
+    }
+    pump(net, mgr, p, () => false, 400);
+    assert.not.match(net.log_text, /poll:|threw|exception/, "round " + round);
+    // the manager still serves a new client
+    const q = net.client(80)!;
+    q.send(HANDSHAKE);
+    net.read_cap = net.write_cap = 0;
+    net.poll(mgr, 3);
+    assert.match(q.recv_str(), /^HTTP\/1.1 101 /, "round " + round);
+    q.send(frame(WEBSOCKET_OP_TEXT, enc("still")));
+    net.poll(mgr, 3);
+    assert.is(latin1(frames(q.recv())[0].data), "still", "round " + round);
+  }
+});
+
 test("close handshake started here: freed when the peer answers, or after the timeout", () => {
   for (const cap of CAPS) {
     const { net, mgr, p, conns, events } = server(undefined, false, cap);
