@@ -51,6 +51,7 @@ import {
   mg_http_var,
   mg_http_write_chunk,
   mg_set_protocol_http_websocket,
+  mg_hello,
   mg_hello_handler,
 } from "../src/http.js";
 import { mg_str, mg_str_n } from "../src/str.js";
@@ -791,6 +792,77 @@ import { mg_log_set } from "../src/log.js";
 function import_log_reset() {
   mg_log_set(2);
 }
+
+test("mg_hello(url): serves hi and /debug until /quit, then closes the server and resolves", async () => {
+  const net = new mg_mock();
+  let done = false;
+  const served = mg_hello("http://0.0.0.0:80", net).then(() => (done = true));
+  const p = net.client(80)!;
+  p.send("PUT /x HTTP/1.1\r\n\r\n");
+  let out = "";
+  for (let i = 0; i < 20; i++) {
+    net.advance(1);
+    out += p.recv_str();
+  }
+  assert.is(out, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nhi\n");
+  p.send("GET /quit HTTP/1.1\r\n\r\n");
+  for (let i = 0; i < 50 && !done; i++) {
+    net.advance(1);
+    out += p.recv_str();
+    await Promise.resolve();
+  }
+  assert.ok(done, "the promise resolved");
+  assert.ok(out.endsWith("ok\n"));
+  assert.is(net.client(80), null, "the listener is gone");
+  await served;
+  mg_log_set(2);
+});
+
+test("mutated requests never throw out of the poll, never hang: each is answered, refused or still waiting", () => {
+  const net = new mg_mock(64, 1 << 16);
+  net.keep_log = true;
+  const mgr = new mg_mgr();
+  mg_mgr_init(mgr, net);
+  mg_http_listen(mgr, "http://0.0.0.0:80", (c, ev, hm) => {
+    if (ev === MG_EV_HTTP_HDRS && String(hm.uri) === "/s") mg_http_stream_body(c, true);
+    if (ev === MG_EV_HTTP_MSG) mg_http_reply(c, 200, "", "%d", hm.body.len);
+  }, null);
+  const seeds = [
+    "POST /a?b=c HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\n\r\n",
+    "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    "POST /s HTTP/1.1\r\nContent-Type: multipart/form-data; boundary=zz\r\nContent-Length: 60\r\n\r\n--zz\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nxy\r\n--zz--\r\n",
+    "GET / HTTP/1.0\r\nConnection: keep-alive\r\nExpect: 100-continue\r\n\r\n",
+  ];
+  const alphabet = "\r\n :-;=0aZ\"%\x00\x7f\xff\t-1f";
+  let x = 12345;
+  const rnd = (n: number) => {
+    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    return (x >>> 0) % n;
+  };
+  let answered = 0, waiting = 0;
+  for (let round = 0; round < 400; round++) {
+    const b = enc(seeds[round % seeds.length]);
+    for (let m = 0, count = 1 + rnd(4); m < count; m++) {
+      const at = rnd(b.length);
+      const op = rnd(3);
+      if (op === 0) b[at] = alphabet.charCodeAt(rnd(alphabet.length));
+      else if (op === 1) b[at] = rnd(256);
+      else b.copyWithin(at, rnd(b.length));
+    }
+    net.read_cap = 1 + rnd(64);
+    const p = net.client(80)!;
+    const out = exchange(net, mgr, p, b, 1 + rnd(40), 6);
+    assert.ok(out === "" || /^HTTP\/1.1 \d\d\d /.test(out), JSON.stringify(out.slice(0, 40)));
+    if (out !== "") answered++;
+    else waiting++;
+    p.close();
+    net.poll(mgr, 3);
+  }
+  net.read_cap = 0;
+  assert.not.match(net.log_text, /mg_mgr_poll: |poll: |threw/, "no exception inside the poll");
+  assert.is(mgr.conns!.next, null, "every connection freed");
+  assert.ok(answered > 200, `answered ${answered}, waiting ${waiting}`);
+});
 
 test("a handler that throws on MSG: the client gets nothing more, others are served", () => {
   const { net, mgr } = setup((c, ev, hm) => {
