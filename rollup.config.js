@@ -1,15 +1,23 @@
-// Bundles made from tsc's output in build/ (npm run build runs tsc first):
+// Bundles made from tsc's output in build/ (npm run build runs tsc first,
+// and tsc -p tsconfig.device.json for build/device/):
 //  - dist/mgts.js, dist/hal-node.js, dist/hal-mock.js: the host bundle, ES
 //    modules sharing one copy of the core (package.json "exports").
-//  - dist/moddable/mgts.js: the module the Moddable manifest lists, one file,
-//    with the board's config folded in (MG_BOARD=esp32 etc.).
+//  - dist/moddable/<board>/mgts.js, one per boards/<board>/: the core as one
+//    module with that board's config folded in; manifest.json maps "mgts" to
+//    the one of the board being built.
+//  - dist/moddable/main.js: the device app (firmware/device.ts, the
+//    dashboard, hal/ecma419*), importing the core from "mgts" and the
+//    platform from Moddable's modules; the same for every board.
+//  - dist/moddable/mgts.js: the core for MG_BOARD=<board> (or the host
+//    config), for a manifest of your own.
 // The XS test bundles are made by test/run.mjs.
 //
 // Config folding: src/config.ts holds plain `export const` literals. The
 // mg_config plugin below rewrites them from overrides (a board's
 // boards/<board>/config.json, or MGTS_CONFIG='{"MG_ENABLE_WS":false}'),
 // and rollup's tree-shaking then drops every branch a constant disables.
-import { readFileSync, existsSync } from "node:fs";
+import { readFileSync, existsSync, readdirSync } from "node:fs";
+import { resolve, sep } from "node:path";
 
 export function mg_config(overrides) {
   const keys = Object.keys(overrides);
@@ -48,6 +56,48 @@ export function board_overrides(board) {
 
 const treeshake = { moduleSideEffects: false, propertyReadSideEffects: false };
 
+/** The boards: folders of boards/ with a config.json. */
+export function boards() {
+  return readdirSync("boards", { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(`boards/${d.name}/config.json`))
+    .map((d) => d.name)
+    .sort();
+}
+
+// The device app imports the core through relative paths; in its bundle they
+// become the one module "mgts" (src/index re-exports every src/ module), and
+// Moddable's modules ("embedded:*", "timer", "net", "mc/config"...) stay imports.
+const device_src = resolve("build/device/src") + sep;
+function core_as_mgts() {
+  return {
+    name: "core-as-mgts",
+    async resolveId(source, importer) {
+      if (importer === undefined) return null;
+      if (!source.startsWith(".")) return { id: source, external: true };
+      const r = await this.resolve(source, importer, { skipSelf: true });
+      if (r !== null && r.id.startsWith(device_src)) return { id: "mgts", external: true };
+      return r;
+    },
+  };
+}
+
+const device = existsSync("build/device/firmware/device.js")
+  ? [
+      ...boards().map((b) => ({
+        input: "build/device/src/index.js",
+        output: { file: `dist/moddable/${b}/mgts.js`, format: "es" },
+        plugins: [mg_config(board_overrides(b))],
+        treeshake,
+      })),
+      {
+        input: "build/device/firmware/device.js",
+        output: { file: "dist/moddable/main.js", format: "es" },
+        plugins: [core_as_mgts()],
+        treeshake,
+      },
+    ]
+  : [];
+
 export default [
   {
     input: { mgts: "build/src/index.js", "hal-node": "build/hal/node.js", "hal-mock": "build/hal/mock.js" },
@@ -62,4 +112,5 @@ export default [
     plugins: [mg_config(board_overrides(process.env.MG_BOARD || null))],
     treeshake,
   },
+  ...device,
 ];
