@@ -8,6 +8,7 @@ import { MG_IO_SIZE } from "../src/config.js";
 import { mg_mgr, mg_mgr_free, mg_mgr_init } from "../src/net.js";
 import { MG_INFO } from "../src/log.js";
 import { mg_crc32 } from "../src/util.js";
+import { mg_utf8_encode } from "../src/str.js";
 import { mg_packed_file } from "../src/fs.js";
 import {
   DASH_LOG_LINES,
@@ -20,11 +21,8 @@ import {
   dash_settings_parse,
 } from "../firmware/dashboard/main.js";
 
-function enc(s: string): Uint8Array {
-  const b = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i) & 255;
-  return b;
-}
+// the test's text is ASCII: its UTF-8 is its bytes
+const enc = mg_utf8_encode;
 
 const INDEX = "<!doctype html><title>dash</title><h1>dashboard</h1>";
 const GZ = new Uint8Array([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 3, 1, 2, 3]);

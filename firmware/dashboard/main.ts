@@ -412,15 +412,13 @@ function authorized(app: dash_app, hm: mg_http_message): boolean {
 
 // --- routes -------------------------------------------------------------------------------
 
-function is(s: mg_str, lit: string): boolean {
-  if (s.len !== lit.length) return false;
-  for (let i = 0; i < s.len; i++) if (s.buf[s.ofs + i] !== lit.charCodeAt(i)) return false;
-  return true;
-}
 function starts(s: mg_str, lit: string): boolean {
   if (s.len < lit.length) return false;
   for (let i = 0; i < lit.length; i++) if (s.buf[s.ofs + i] !== lit.charCodeAt(i)) return false;
   return true;
+}
+function is(s: mg_str, lit: string): boolean {
+  return s.len === lit.length && starts(s, lit);
 }
 
 function reply_error(c: mg_connection, code: number, why: string): void {
