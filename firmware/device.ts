@@ -6,14 +6,15 @@
 //   mcconfig -d -m -p esp32/nodemcu ssid="My Wi-Fi" password="secret" dash_pass="not-admin"
 //
 // Settings from the command line (merged into mc/config): dash_port (80),
-// dash_user and dash_pass (admin / admin: change them).
+// dash_user and dash_pass (admin / admin: change them), led_pin (2).
+// boards/<board>/manifest.json sets mgts_heap (the XS heap in bytes, for the
+// free-heap figure).
 import config from "mc/config";
-import Time from "time";
 import { mg_packed_files } from "mgts-web";
 import { MG_ERROR, MG_INFO, MG_MAX_CONNS, mg_hal_default } from "../src/index.js";
 import { mg_hal_ecma419_device } from "../hal/ecma419_device.js";
+import { dash_board_moddable } from "../hal/board_moddable.js";
 import { main as dashboard } from "./dashboard/main.js";
-import { dash_board_sim } from "./dashboard/board.js";
 
 /**
  * XS calls globalThis.abort(message, exception) for an exception nothing
@@ -44,7 +45,9 @@ export default function main(): void {
   const user = setting("dash_user", "admin");
   const pass = setting("dash_pass", "admin");
   if (pass === "admin") MG_ERROR("dash: the default password is in use: build with dash_pass=...");
-  const board = new dash_board_sim(() => Time.ticks);
+  const heap = Number(config.mgts_heap ?? 0);
+  const led = Number(config.led_pin ?? 2);
+  const board = new dash_board_moddable({ heap_total: heap > 0 ? heap : undefined, led_pin: led });
   try {
     dashboard({ port, board, files: mg_packed_files, user, pass });
     MG_INFO("mgts: dashboard on port %d", port);

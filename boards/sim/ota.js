@@ -1,0 +1,7 @@
+// The desktop simulator has no OTA partition: hal/board_moddable.ts reports
+// the upload as refused ("no OTA partition").
+export default class OTA {
+	constructor() {
+		throw new Error("no OTA partition on the simulator");
+	}
+}
