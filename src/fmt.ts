@@ -133,16 +133,19 @@ function put_esc(o: mg_xout, c: number, mode: number): void {
  * escaper of mode; other bytes are written as they are.
  */
 function put_js(o: mg_xout, s: string, limit: number, mode: number): void {
-  const n = s.length;
   let k = 0;
-  for (let i = 0; i < n && k < limit; i++) {
+  for (let i = 0; k < limit; i++) {
     let cp = cca.call(s, i);
+    if (!(cp >= 0)) break; // NaN: the end, found without s.length (heap slots on XS)
     if (cp < 0x80) {
-      put_esc(o, cp, mode);
+      if (mode === MODE_RAW) {
+        if (o.n < o.cap) o.buf[o.ofs + o.n] = cp; // mg_xputc inlined, as in mg_vxprintf
+        o.n++;
+      } else put_esc(o, cp, mode);
       k++;
       continue;
     }
-    if (cp >= 0xd800 && cp < 0xdc00 && i + 1 < n) {
+    if (cp >= 0xd800 && cp < 0xdc00) {
       const lo = cca.call(s, i + 1);
       if (lo >= 0xdc00 && lo < 0xe000) {
         cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
@@ -348,8 +351,9 @@ function put_s(o: mg_xout, v: any, flags: number, width: number, prec: number): 
 function put_c(o: mg_xout, v: any, flags: number, width: number): void {
   let len = 1;
   if (typeof v === "string") {
-    const c = v.length > 0 ? cca.call(v, 0) : 0;
-    const lo = v.length > 1 ? cca.call(v, 1) : 0;
+    const c0 = cca.call(v, 0); // NaN when empty (no v.length: heap slots on XS)
+    const c = c0 >= 0 ? c0 : 0;
+    const lo = cca.call(v, 1);
     len = c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c < 0xdc00 && lo >= 0xdc00 && lo < 0xe000 ? 4 : 3;
   }
   if ((flags & F_LEFT) === 0) put_n(o, 32, width - len);
@@ -369,17 +373,20 @@ function isdigit(c: number): boolean {
  */
 export function mg_vxprintf(o: mg_xout, fmt: string, ap: mg_va): number {
   const start = o.n;
-  const n = fmt.length;
+  // The end of fmt is where charCodeAt gives NaN: fmt.length would box the
+  // string on XS (2 heap slots a call). Every test below is false for NaN.
   let i = 0;
-  while (i < n) {
+  for (;;) {
     let c = cca.call(fmt, i++);
+    if (!(c >= 0)) break;
     if (c !== 37) {
       if (c < 0x80) {
-        mg_xputc(o, c);
+        if (o.n < o.cap) o.buf[o.ofs + o.n] = c; // mg_xputc inlined: a call per byte is most of the time on XS
+        o.n++;
         continue;
       }
       // a non-ASCII character of the format: UTF-8 encode it in place
-      if (c >= 0xd800 && c < 0xdc00 && i < n) {
+      if (c >= 0xd800 && c < 0xdc00) {
         const lo = cca.call(fmt, i);
         if (lo >= 0xdc00 && lo < 0xe000) {
           put_cp(o, 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00));
@@ -390,12 +397,12 @@ export function mg_vxprintf(o: mg_xout, fmt: string, ap: mg_va): number {
       put_cp(o, c >= 0xd800 && c < 0xe000 ? 0xfffd : c);
       continue;
     }
-    if (i >= n) {
+    if (!(cca.call(fmt, i) >= 0)) {
       mg_xputc(o, 37); // a lone '%' at the end
       break;
     }
     let flags = 0;
-    for (; i < n; i++) {
+    for (; ; i++) {
       c = cca.call(fmt, i);
       if (c === 45) flags |= F_LEFT;
       else if (c === 48) flags |= F_ZERO;
@@ -405,7 +412,7 @@ export function mg_vxprintf(o: mg_xout, fmt: string, ap: mg_va): number {
       else break;
     }
     let width = 0;
-    if (i < n && cca.call(fmt, i) === 42) {
+    if (cca.call(fmt, i) === 42) {
       width = Number(ap.a[ap.i++]) | 0;
       if (width < 0) {
         flags |= F_LEFT; // as C: a negative * width means left-justify
@@ -413,29 +420,29 @@ export function mg_vxprintf(o: mg_xout, fmt: string, ap: mg_va): number {
       }
       i++;
     } else {
-      while (i < n && isdigit(cca.call(fmt, i))) width = width * 10 + cca.call(fmt, i++) - 48;
+      while (isdigit(cca.call(fmt, i))) width = width * 10 + cca.call(fmt, i++) - 48;
     }
     let prec = -1;
-    if (i < n && cca.call(fmt, i) === 46) {
+    if (cca.call(fmt, i) === 46) {
       i++;
       prec = 0;
-      if (i < n && cca.call(fmt, i) === 42) {
+      if (cca.call(fmt, i) === 42) {
         prec = Number(ap.a[ap.i++]) | 0;
         if (prec < 0) prec = -1; // as C: a negative * precision is none
         i++;
       } else {
-        while (i < n && isdigit(cca.call(fmt, i))) prec = prec * 10 + cca.call(fmt, i++) - 48;
+        while (isdigit(cca.call(fmt, i))) prec = prec * 10 + cca.call(fmt, i++) - 48;
       }
     }
     let lmod = 0; // count of 'l' (j and q count as ll)
-    for (; i < n; i++) {
+    for (; ; i++) {
       c = cca.call(fmt, i);
       if (c === 108) lmod++;
       else if (c === 106 || c === 113) lmod = 2;
       else if (c !== 104 && c !== 122 && c !== 116 && c !== 76) break;
     }
-    if (i >= n) break;
     const conv = cca.call(fmt, i++);
+    if (!(conv >= 0)) break;
     if (conv === 37) {
       mg_xputc(o, 37);
     } else if (conv === 115) {
@@ -474,6 +481,16 @@ export function mg_xprintf(o: mg_xout, fmt: string, ...args: any[]): number {
   return mg_vxprintf(o, fmt, new mg_va(args, 0));
 }
 
+// The sink and argument cursor of mg_vsnprintf/mg_snprintf, made on first
+// use and reused; a printer that calls mg_snprintf from inside one (busy)
+// gets fresh ones.
+class SnScratch {
+  out = new mg_xout();
+  ap = new mg_va();
+  busy = false;
+}
+let SN: SnScratch | null = null;
+
 /**
  * C's vsnprintf: at most len - 1 bytes of output into buf, then a NUL after
  * them (nothing when len is 0). Returns the length the whole output needs, so
@@ -481,19 +498,45 @@ export function mg_xprintf(o: mg_xout, fmt: string, ...args: any[]): number {
  */
 export function mg_vsnprintf(buf: Uint8Array, len: number, fmt: string, ap: mg_va): number {
   if (len > buf.length) len = buf.length;
-  const o = new mg_xout(buf, 0, len > 0 ? len - 1 : 0);
-  const n = mg_vxprintf(o, fmt, ap);
+  const cap = len > 0 ? len - 1 : 0;
+  const sc = (SN ??= new SnScratch());
+  let n: number;
+  if (sc.busy) {
+    n = mg_vxprintf(new mg_xout(buf, 0, cap), fmt, ap);
+  } else {
+    const o = sc.out;
+    o.buf = buf;
+    o.ofs = 0;
+    o.cap = cap;
+    o.n = 0;
+    sc.busy = true;
+    try {
+      n = mg_vxprintf(o, fmt, ap);
+    } finally {
+      sc.busy = false;
+      o.buf = EMPTY; // keep no reference to the caller's buffer
+    }
+  }
   if (len > 0) buf[n < len ? n : len - 1] = 0;
   return n;
 }
 
 /**
  * snprintf: mg_snprintf(buf, 3, "%s", "0123456789") returns 10 and leaves
- * "01" and a NUL in buf. Allocates the argument list and a sink; hot paths
- * use mg_vxprintf with their own mg_xout and mg_va.
+ * "01" and a NUL in buf. On XS it costs the rest parameters (2 heap slots);
+ * mg_vsnprintf/mg_vxprintf with an mg_va made once cost none.
  */
 export function mg_snprintf(buf: Uint8Array, len: number, fmt: string, ...args: any[]): number {
-  return mg_vsnprintf(buf, len, fmt, new mg_va(args, 0));
+  const sc = (SN ??= new SnScratch());
+  if (sc.busy) return mg_vsnprintf(buf, len, fmt, new mg_va(args, 0));
+  const ap = sc.ap;
+  ap.a = args;
+  ap.i = 0;
+  try {
+    return mg_vsnprintf(buf, len, fmt, ap);
+  } finally {
+    ap.a = NOARGS;
+  }
 }
 
 /**

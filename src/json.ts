@@ -3,7 +3,7 @@
 // getters convert at the edge. Paths: $, .key, [N], nested: "$.a[1].b".
 import { MG_JSON_MAX_DEPTH } from "./config.js";
 import { mg_base64_decode } from "./util.js";
-import { mg_is_str, mg_str, mg_str_n, mg_str_set } from "./str.js";
+import { mg_is_str, mg_js_len, mg_str, mg_str_n, mg_str_set } from "./str.js";
 
 export const MG_JSON_TOO_DEEP = -1;
 export const MG_JSON_INVALID = -2;
@@ -59,10 +59,9 @@ function skip_number(b: Uint8Array, i: number, end: number): number {
 }
 
 function literal(b: Uint8Array, i: number, end: number, word: string): number {
-  const n = word.length;
-  if (i + n > end) return -1;
-  for (let k = 0; k < n; k++) if (b[i + k] !== cca.call(word, k)) return -1;
-  return i + n;
+  let k = 0;
+  for (let c = cca.call(word, 0); c >= 0; c = cca.call(word, ++k)) if (i + k >= end || b[i + k] !== c) return -1; // no word.length: 2 slots on XS
+  return i + k;
 }
 
 /** End of the value at i (after whitespace), -1 invalid, -2 too deep. */
@@ -120,7 +119,7 @@ export function mg_json_get(json: mg_str | string, path: string, toklen: { [inde
   const s = as_str(json);
   const b = s.buf;
   const end = s.ofs + s.len;
-  const plen = path.length;
+  const plen = mg_js_len(path);
   if (plen === 0 || cca.call(path, 0) !== 36) return MG_JSON_INVALID;
   let i = ws(b, s.ofs, end);
   let p = 1;

@@ -107,9 +107,10 @@ export function mg_url_uri(url: string | mg_str, out?: mg_str): mg_str {
 
 /** Whether the URL starts with the ASCII word w (case-insensitive). */
 function starts(p: Parts, w: string): boolean {
-  const n = w.length;
-  if (p.end - p.ofs < n) return false;
-  for (let i = 0; i < n; i++) if ((p.buf[p.ofs + i] | 32) !== (cca.call(w, i) | 32)) return false;
+  let i = 0;
+  for (let c = cca.call(w, 0); c >= 0; c = cca.call(w, ++i)) {
+    if (p.ofs + i >= p.end || (p.buf[p.ofs + i] | 32) !== (c | 32)) return false;
+  }
   return true;
 }
 

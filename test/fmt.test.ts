@@ -62,6 +62,9 @@ test("%c %s %% and plain text", () => {
   assert.is(f("%c%c", 104, 105), "hi");
   assert.is(f("%c", "é"), "é", "a JS string gives its first character");
   assert.is(f("%3c|%-3c|", 97, 98), "  a|b  |");
+  assert.is(f("%2c|", ""), " |", "an empty string is one empty character");
+  assert.is(f("%c", "😀"), "😀");
+  assert.is(f("%c", 0x141), "A", "a number is one byte");
   assert.is(f("%s", "abc"), "abc");
   assert.is(f("%s", ""), "");
   assert.is(f("%s", null), "(null)");
@@ -86,6 +89,8 @@ test("%c %s %% and plain text", () => {
   assert.is(f("%d %s"), "0 (null)", "missing arguments");
   assert.is(f("%w"), "%w", "unknown conversions print as written");
   assert.is(f("x%"), "x%");
+  assert.is(f("%5"), "", "a format cut inside a conversion ends the output");
+  assert.is(f("%d\u00e9%s\ud83d\ude00%c", 1, "\ud800", "\udc00"), "1é\ufffd😀\ufffd", "surrogates in the format and in arguments");
 });
 
 test("%d %i %u %x %X %o %p with flags, width, precision, length", () => {
@@ -285,6 +290,15 @@ test("mg_mprintf: a new string", () => {
   assert.is(mg_mprintf("%m", ...MG_ESC("é\n")), '"é\\n"');
   const long = "z".repeat(5000);
   assert.is(mg_mprintf("<%s>", long), "<" + long + ">");
+  // a printer that itself calls mg_snprintf (the shared scratch is busy)
+  const inner: mg_pm_t = (o, ap) => {
+    const b = new Uint8Array(16);
+    const k = mg_snprintf(b, 16, "[%d]", ap.a[ap.i++]);
+    mg_xputb(o, b, 0, k);
+    return k;
+  };
+  assert.is(f("%s%M%s", "a", inner, 42, "b"), "a[42]b");
+  assert.is(f("%s", "after"), "after", "and the scratch is free again");
 });
 
 test("mg_printf into a connection: appends, or returns 0 and appends nothing when full", () => {

@@ -6,6 +6,7 @@ import * as assert from "uvu/assert";
 import {
   mg_casecmp,
   mg_is_str,
+  mg_js_len,
   mg_match,
   mg_path_is_sane,
   mg_span,
@@ -358,6 +359,10 @@ test("mg_url_encode: unreserved stay, the rest %xx lowercase", () => {
   const back = new Uint8Array(256);
   assert.is(mg_url_decode(mg_str_n(enc, 0, el), back, 0, 256, false), 256);
   assert.equal(Array.from(back), Array.from(all));
+});
+
+test("mg_js_len: a JS string's length in UTF-16 units", () => {
+  for (const s of ["", "a", "hello world", "é中", "😀", "\u0000x"]) assert.is(mg_js_len(s), s.length, JSON.stringify(s));
 });
 
 test("UTF-8: length, put, encode", () => {
