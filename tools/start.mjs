@@ -2,6 +2,7 @@
 //   npm start                          the device dashboard at http://127.0.0.1:8000
 //   npm start -- --app echo --port 9000 [--host 127.0.0.1]
 //   npm start -- --host 0.0.0.0 --pass secret --data DIR   the dashboard on the LAN
+//   npm start -- --app http-server --root ./web [--upload /tmp/up]   serve a host folder
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 
@@ -28,7 +29,11 @@ const core = await import("../build/src/index.js");
 core.mg_hal_default(mg_hal_node());
 const mod = await import(`../build/firmware/${app}/main.js`);
 if (app === "dashboard") await start_dashboard();
-else mod.main({ port, host });
+else if (app === "http-server" && opt("root", null) !== null) {
+  // a real folder of the host instead of the app's built-in packed pages
+  const { mg_fs_node } = await import("../build/hal/fs_node.js");
+  mod.main({ port, host, fs: mg_fs_node(), root: opt("root", "."), upload_dir: opt("upload", null) ?? undefined });
+} else mod.main({ port, host });
 
 /** The dashboard's web UI packed as on the device, its board (settings, uploads) under --data. */
 async function start_dashboard() {
