@@ -145,6 +145,9 @@ const cca = String.prototype.charCodeAt;
 /**
  * Hex dump through the log at level INFO regardless of mg_log_set, as
  * Mongoose does: 16 bytes a row, offset, hex, then the printable characters.
+ * The row is "0010  41 42 ...  AB..": two spaces after the offset and before
+ * the characters, which are not padded (Mongoose puts three and pads them to
+ * 16), one sink call per row.
  */
 export function mg_hexdump(buf: Uint8Array, ofs: number, len: number): void {
   if (!MG_ENABLE_LOG) return;
