@@ -335,23 +335,45 @@ function port_ok(port: number, min: number): boolean {
  * power of two at or above MG_IO_SIZE) and its views are made here, once.
  */
 export function mg_hal_ecma419(p: ecma419_platform): mg_hal {
-  const s = new State(p);
-  const max = p.max_sockets ?? MG_MAX_CONNS + 4;
-  const table: Rec[] = [];
-  const reqs: Req[] = [];
-  let bits = 0;
-  while (1 << bits < MG_IO_SIZE) bits++;
-  const size = 1 << bits;
-  const stage = new Uint8Array(size);
-  const views: Uint8Array[] = [];
-  for (let k = 0; k <= bits; k++) views.push(new Uint8Array(stage.buffer, 0, 1 << k));
+  return new Ecma419Hal(p);
+}
 
-  function alloc(kind: number): Rec | null {
+/**
+ * A class, not closures: its methods are made once with the module (in flash
+ * when preloaded), where closures would cost 11 slots each per HAL.
+ */
+class Ecma419Hal implements mg_hal {
+  readonly name = "ecma419";
+  private p: ecma419_platform;
+  private s: State;
+  private max: number;
+  private table: Rec[] = [];
+  private reqs: Req[] = [];
+  private bits = 0;
+  private size: number;
+  private stage: Uint8Array;
+  private views: Uint8Array[] = [];
+  /** Net.resolve's callback: one function for every request, matched by name. */
+  private on_resolved: (name: string, address?: string) => void;
+
+  constructor(p: ecma419_platform) {
+    this.p = p;
+    this.s = new State(p);
+    this.max = p.max_sockets ?? MG_MAX_CONNS + 4;
+    while (1 << this.bits < MG_IO_SIZE) this.bits++;
+    this.size = 1 << this.bits;
+    this.stage = new Uint8Array(this.size);
+    for (let k = 0; k <= this.bits; k++) this.views.push(new Uint8Array(this.stage.buffer, 0, 1 << k));
+    this.on_resolved = (name, address) => this.resolved_cb(name, address);
+  }
+
+  private alloc(kind: number): Rec | null {
+    const table = this.table;
     let h = 0;
     while (h < table.length && table[h].kind !== FREE) h++;
     if (h === table.length) {
-      if (h >= max) return null;
-      table.push(new Rec(s));
+      if (h >= this.max) return null;
+      table.push(new Rec(this.s));
     }
     const r = table[h];
     r.kind = kind;
@@ -366,17 +388,13 @@ export function mg_hal_ecma419(p: ecma419_platform): mg_hal {
     return r;
   }
 
-  function handle(r: Rec): number {
-    return table.indexOf(r);
-  }
-
-  function get(h: number): Rec | null {
-    if (h < 0 || h >= table.length) return null;
-    const r = table[h];
+  private get(h: number): Rec | null {
+    if (h < 0 || h >= this.table.length) return null;
+    const r = this.table[h];
     return r.kind === FREE ? null : r;
   }
 
-  function release(r: Rec): void {
+  private release(r: Rec): void {
     const sock = r.sock;
     r.kind = FREE;
     r.sock = null;
@@ -386,31 +404,23 @@ export function mg_hal_ecma419(p: ecma419_platform): mg_hal {
       try {
         sock.close();
       } catch (e) {
-        report(s, "close", e);
+        report(this.s, "close", e);
       }
     }
   }
 
-  function tcp_options(r: Rec, o: ecma419_tcp_options): ecma419_tcp_options {
-    o.nodelay = true; // lowercase: Moddable ignores the spec's noDelay
-    o.onReadable = on_tcp_readable;
-    o.onWritable = on_tcp_writable;
-    o.onError = on_tcp_error;
-    o.target = r;
-    return o;
-  }
-
   // --- TCP data path --------------------------------------------------------
 
-  function tcp_read(r: Rec, buf: Uint8Array, ofs: number, len: number): number {
-    let n = len < r.avail ? len : r.avail;
+  private tcp_read(r: Rec, buf: Uint8Array, ofs: number, len: number): number {
+    const n = len < r.avail ? len : r.avail;
     if (n <= 0) return 0;
     const sock = r.sock as ecma419_tcp;
+    const views = this.views;
     let done = 0;
     try {
       while (done < n) {
         const rest = n - done;
-        const k = rest >= size ? bits : 31 - Math.clz32(rest);
+        const k = rest >= this.size ? this.bits : 31 - Math.clz32(rest);
         const v = views[k];
         sock.read(v);
         buf.set(v, ofs + done);
@@ -418,7 +428,7 @@ export function mg_hal_ecma419(p: ecma419_platform): mg_hal {
       }
     } catch (e) {
       // Only if the count went out of step with the platform: trust it no more.
-      report(s, "read", e);
+      report(this.s, "read", e);
       r.avail = 0;
       return done;
     }
@@ -426,9 +436,11 @@ export function mg_hal_ecma419(p: ecma419_platform): mg_hal {
     return done;
   }
 
-  function tcp_write(r: Rec, buf: Uint8Array, ofs: number, len: number): number {
+  private tcp_write(r: Rec, buf: Uint8Array, ofs: number, len: number): number {
     if (r.st === HAL_ERROR || r.gone) return -1;
     if (r.st !== HAL_OPEN) return 0;
+    const size = this.size;
+    const stage = this.stage;
     let n = len < r.wr ? len : r.wr;
     if (n > size) n = size;
     if (n <= 0) return 0;
@@ -447,10 +459,9 @@ export function mg_hal_ecma419(p: ecma419_platform): mg_hal {
       // later piece's bytes, so nothing still to send is overwritten. lwIP
       // joins the writes of one turn into segments.
       while (done < n) {
-        const rest = n - done;
-        const k = 31 - Math.clz32(rest);
+        const k = 31 - Math.clz32(n - done);
         if (done > 0) stage.copyWithin(0, done, done + (1 << k));
-        const left = sock.write(views[k]);
+        const left = sock.write(this.views[k]);
         if (typeof left !== "number") {
           // Moddable returns nothing when the socket has failed (and the lin
           // simulator can lose that onError): the connection is over.
@@ -463,7 +474,7 @@ export function mg_hal_ecma419(p: ecma419_platform): mg_hal {
       }
     } catch (e) {
       // "would block" only if the count went out of step: wait for onWritable.
-      report(s, "write", e);
+      report(this.s, "write", e);
       r.wr = 0;
     }
     return done;
@@ -472,14 +483,14 @@ export function mg_hal_ecma419(p: ecma419_platform): mg_hal {
   // --- UDP ------------------------------------------------------------------
 
   /** Makes r.pkt the next non-empty datagram, if any; returns its length. */
-  function udp_next(r: Rec): number {
+  private udp_next(r: Rec): number {
     while (r.pkt === null && r.avail > 0) {
       r.avail--;
       let d: ecma419_packet | undefined;
       try {
         d = (r.sock as ecma419_udp).read();
       } catch (e) {
-        report(s, "UDP read", e);
+        report(this.s, "UDP read", e);
         d = undefined;
       }
       if (d === undefined) {
@@ -491,48 +502,35 @@ export function mg_hal_ecma419(p: ecma419_platform): mg_hal {
     return r.pkt === null ? 0 : r.pkt.byteLength;
   }
 
-  function udp_take(r: Rec, buf: Uint8Array, ofs: number, len: number, from: mg_addr | null): number {
-    const total = udp_next(r);
+  private udp_take(r: Rec, buf: Uint8Array, ofs: number, len: number, from: mg_addr | null): number {
+    const total = this.udp_next(r);
     const d = r.pkt;
     if (d === null) return 0;
     r.pkt = null;
     const n = total < len ? total : len;
     if (n > 0) buf.set(new Uint8Array(d, 0, n), ofs);
     if (from !== null) set_addr(from, d.address, d.port);
-    if (r.avail > 0) s.kick(); // more were announced: they will not be announced again
+    if (r.avail > 0) this.s.kick(); // more were announced: they will not be announced again
     return n;
   }
 
-  function udp_send(r: Rec, buf: Uint8Array, ofs: number, len: number, ip: string, port: number): number {
+  private udp_send(r: Rec, buf: Uint8Array, ofs: number, len: number, ip: string, port: number): number {
     if (r.st === HAL_ERROR) return -1;
     const v = ofs === 0 && len === buf.length ? buf : buf.subarray(ofs, ofs + len);
     try {
       (r.sock as ecma419_udp).write(v, ip, port);
-    } catch (e) {
+    } catch {
       return -1;
     }
     return len;
   }
 
-  /** The destination's text, remade only when the peer changes. */
-  function to_text(r: Rec, to: mg_addr): string {
-    const b = to.ip;
-    const n = to.is_ip6 ? 16 : 4;
-    let same = r.to_ip.length > 0 && r.to_v6 === to.is_ip6;
-    for (let i = 0; same && i < n; i++) if (r.to_bytes[i] !== b[i]) same = false;
-    if (!same) {
-      r.to_bytes.set(b, 0);
-      r.to_v6 = to.is_ip6;
-      r.to_ip = ip_text(b, to.is_ip6);
-    }
-    return r.to_ip;
-  }
-
   // --- resolving --------------------------------------------------------------
 
-  function on_resolved(name: string, address?: string): void {
+  private resolved_cb(name: string, address?: string): void {
     try {
       let hit = false;
+      const reqs = this.reqs;
       for (let i = 0; i < reqs.length; i++) {
         const q = reqs[i];
         if (q.st !== 1 || q.host !== name) continue;
@@ -544,284 +542,306 @@ export function mg_hal_ecma419(p: ecma419_platform): mg_hal {
         }
         hit = true;
       }
-      if (hit) s.kick();
+      if (hit) this.s.kick();
     } catch (e) {
-      report(s, "resolve callback", e);
+      report(this.s, "resolve callback", e);
     }
   }
 
-  // --- the interface ------------------------------------------------------
+  // --- mg_hal -------------------------------------------------------------
 
-  const hal: mg_hal = {
-    name: "ecma419",
+  millis(): number {
+    return this.p.millis();
+  }
 
-    millis() {
-      return p.millis();
-    },
+  random(buf: Uint8Array, ofs: number, len: number): void {
+    const p = this.p;
+    if (p.random !== undefined) p.random(buf, ofs, len);
+    else for (let i = 0; i < len; i++) buf[ofs + i] = (Math.random() * 256) | 0;
+  }
 
-    random(buf, ofs, len) {
-      if (p.random !== undefined) p.random(buf, ofs, len);
-      else for (let i = 0; i < len; i++) buf[ofs + i] = (Math.random() * 256) | 0;
-    },
+  log(buf: Uint8Array, ofs: number, len: number): void {
+    try {
+      this.p.log(mg_utf8_decode(buf, ofs, len));
+    } catch {
+      // a failing log sink must not take the caller down
+    }
+  }
 
-    log(buf, ofs, len) {
-      try {
-        p.log(mg_utf8_decode(buf, ofs, len));
-      } catch {
-        // a failing log sink must not take the caller down
-      }
-    },
+  wake(fn: () => void, on: boolean): void {
+    const s = this.s;
+    const fns = s.fns;
+    const i = fns.indexOf(fn);
+    if (on) {
+      if (i < 0) fns.push(fn);
+      if (s.timer === null) s.timer = this.p.timer(() => s.fire());
+      return;
+    }
+    if (i >= 0) fns.splice(i, 1);
+    if (fns.length === 0 && s.timer !== null) {
+      s.timer.disarm();
+      s.soon = false;
+      s.deadline = 0;
+    }
+  }
 
-    wake(fn, on) {
-      const fns = s.fns;
-      const i = fns.indexOf(fn);
-      if (on) {
-        if (i < 0) fns.push(fn);
-        if (s.timer === null) s.timer = p.timer(() => s.fire());
-        return;
-      }
-      if (i >= 0) fns.splice(i, 1);
-      if (fns.length === 0 && s.timer !== null) {
-        s.timer.disarm();
-        s.soon = false;
-        s.deadline = 0;
-      }
-    },
+  timer(ms: number): void {
+    const s = this.s;
+    if (ms <= 0) {
+      s.kick();
+      return;
+    }
+    if (s.soon || s.timer === null || s.fns.length === 0) return;
+    const at = this.p.millis() + ms;
+    if (s.deadline !== 0 && s.deadline <= at) return; // an earlier deadline stands
+    s.deadline = at;
+    s.timer.arm(ms);
+  }
 
-    timer(ms) {
-      if (ms <= 0) {
-        s.kick();
-        return;
-      }
-      if (s.soon || s.timer === null || s.fns.length === 0) return;
-      const at = p.millis() + ms;
-      if (s.deadline !== 0 && s.deadline <= at) return; // an earlier deadline stands
-      s.deadline = at;
-      s.timer.arm(ms);
-    },
-
-    listen(addr, udp) {
-      if (!port_ok(addr.port, 0)) return -1;
-      const r = alloc(udp ? UDP : LISTENER);
-      if (r === null) return -1;
-      r.loc_ip = ecma419_ip(addr);
-      r.loc_port = addr.port;
-      try {
-        if (udp) {
-          r.sock = new p.UDP({ port: addr.port, address: r.loc_ip, onReadable: on_udp_readable, onError: on_any_error, target: r });
-        } else {
-          r.sock = new p.Listener({ port: addr.port, address: r.loc_ip, onReadable: on_listener_readable, onError: on_any_error, target: r });
-        }
-      } catch (e) {
-        report(s, "listen", e); // in use, no network, or out of sockets
-        r.kind = FREE;
-        r.sock = null;
-        return -1;
-      }
-      r.st = HAL_OPEN;
-      return handle(r);
-    },
-
-    connect(addr, udp) {
-      if (!port_ok(addr.port, 1)) return -1;
-      const r = alloc(udp ? UDP : TCP);
-      if (r === null) return -1;
-      r.rem_ip = ecma419_ip(addr);
-      r.rem_port = addr.port;
-      try {
-        if (udp) {
-          r.sock = new p.UDP({ onReadable: on_udp_readable, onError: on_any_error, target: r });
-          r.st = HAL_OPEN;
-        } else {
-          r.sock = new p.TCP(tcp_options(r, { address: r.rem_ip, port: addr.port }));
-        }
-      } catch (e) {
-        report(s, "connect", e);
-        r.kind = FREE;
-        r.sock = null;
-        return -1;
-      }
-      return handle(r);
-    },
-
-    accept(listener) {
-      const l = get(listener);
-      if (l === null || l.kind !== LISTENER || l.avail <= 0) return -1;
-      l.avail--;
-      let t: ecma419_tcp | undefined;
-      try {
-        t = (l.sock as ecma419_listener).read();
-      } catch (e) {
-        report(s, "accept", e);
-        t = undefined;
-      }
-      if (t === undefined) {
-        l.avail = 0;
-        return -1;
-      }
-      const r = alloc(TCP);
-      if (r === null) {
-        // No record left: refuse this one (closing it frees the platform's
-        // socket) and look again next turn for the others announced.
-        try {
-          t.close();
-        } catch {
-          // already gone
-        }
-        if (l.avail > 0) s.kick();
-        return -1;
-      }
-      try {
-        r.sock = new p.TCP(tcp_options(r, { from: t }));
-      } catch (e) {
-        report(s, "accept", e);
-        r.kind = FREE;
-        try {
-          t.close();
-        } catch {
-          // already gone
-        }
-        return -1;
-      }
-      r.st = HAL_OPEN; // writable once the adopted socket's onWritable comes
-      r.parent = l;
-      r.loc_ip = l.loc_ip;
-      r.loc_port = (l.sock as ecma419_listener).port;
-      try {
-        r.rem_ip = r.sock.remoteAddress ?? "";
-        r.rem_port = r.sock.remotePort ?? 0;
-      } catch {
-        // no address: left empty
-      }
-      return handle(r);
-    },
-
-    state(h) {
-      const r = get(h);
-      if (r === null) return HAL_ERROR;
-      if (r.kind === TCP) {
-        if (r.st === HAL_OPEN && r.gone && r.avail === 0) return HAL_EOF;
-        return r.st;
-      }
-      // A listener on port 0 is open once its port is known (at once on
-      // Moddable; the host emulation binds a turn later).
-      if (r.kind === LISTENER && r.st === HAL_OPEN && r.loc_port === 0 && (r.sock as ecma419_listener).port === 0) return HAL_CONNECTING;
-      return r.st;
-    },
-
-    readable(h) {
-      const r = get(h);
-      if (r === null) return 0;
-      if (r.kind === UDP) return udp_next(r);
-      return r.kind === TCP ? r.avail : 0;
-    },
-
-    writable(h) {
-      const r = get(h);
-      if (r === null || r.st !== HAL_OPEN) return 0;
-      if (r.kind === UDP) return UDP_MAX;
-      if (r.kind !== TCP || r.gone) return 0;
-      return r.wr < size ? r.wr : size;
-    },
-
-    read(h, buf, ofs, len) {
-      const r = get(h);
-      if (r === null) return 0;
-      if (r.kind === UDP) return udp_take(r, buf, ofs, len, null);
-      return r.kind === TCP ? tcp_read(r, buf, ofs, len) : 0;
-    },
-
-    write(h, buf, ofs, len) {
-      const r = get(h);
-      if (r === null) return -1;
-      if (r.kind === UDP) return r.rem_port > 0 ? udp_send(r, buf, ofs, len, r.rem_ip, r.rem_port) : -1;
-      return r.kind === TCP ? tcp_write(r, buf, ofs, len) : -1;
-    },
-
-    recvfrom(h, buf, ofs, len, from) {
-      const r = get(h);
-      if (r === null || r.kind !== UDP) return 0;
-      return udp_take(r, buf, ofs, len, from);
-    },
-
-    sendto(h, buf, ofs, len, to) {
-      const r = get(h);
-      if (r === null || r.kind !== UDP || !port_ok(to.port, 1)) return -1;
-      return udp_send(r, buf, ofs, len, to_text(r, to), to.port);
-    },
-
-    close(h) {
-      const r = get(h);
-      if (r !== null) release(r);
-    },
-
-    addr(h, local, out) {
-      const r = get(h);
-      if (r === null) {
-        set_addr(out, "", 0);
-      } else if (!local) {
-        set_addr(out, r.rem_ip, r.rem_port);
-      } else if (r.kind === LISTENER) {
-        // Moddable tells a listener's port (port 0 picks one), never its address.
-        let port = 0;
-        try {
-          port = (r.sock as ecma419_listener).port;
-        } catch {
-          // closed
-        }
-        set_addr(out, r.loc_ip, port > 0 ? port : r.loc_port);
+  listen(addr: mg_addr, udp: boolean): number {
+    if (!port_ok(addr.port, 0)) return -1;
+    const r = this.alloc(udp ? UDP : LISTENER);
+    if (r === null) return -1;
+    r.loc_ip = ecma419_ip(addr);
+    r.loc_port = addr.port;
+    try {
+      if (udp) {
+        r.sock = new this.p.UDP({ port: addr.port, address: r.loc_ip, onReadable: on_udp_readable, onError: on_any_error, target: r });
       } else {
-        // ECMA-419 has no local address for TCP or UDP sockets: an accepted
-        // socket has its listener's; others what was asked for (0.0.0.0:0).
-        set_addr(out, r.loc_ip, r.loc_port);
+        r.sock = new this.p.Listener({ port: addr.port, address: r.loc_ip, onReadable: on_listener_readable, onError: on_any_error, target: r });
       }
-    },
+    } catch (e) {
+      report(this.s, "listen", e); // in use, no network, or out of sockets
+      r.kind = FREE;
+      r.sock = null;
+      return -1;
+    }
+    r.st = HAL_OPEN;
+    return this.table.indexOf(r);
+  }
 
-    resolve(host, ipv6) {
-      if (ipv6) return -1; // Net.resolve answers IPv4
-      let id = 0;
-      while (id < reqs.length && reqs[id].st !== 0) id++;
-      if (id === reqs.length) {
-        if (id >= MG_MAX_RESOLVES * 2) return -1;
-        reqs.push(new Req());
+  connect(addr: mg_addr, udp: boolean): number {
+    if (!port_ok(addr.port, 1)) return -1;
+    const r = this.alloc(udp ? UDP : TCP);
+    if (r === null) return -1;
+    r.rem_ip = ecma419_ip(addr);
+    r.rem_port = addr.port;
+    try {
+      if (udp) {
+        r.sock = new this.p.UDP({ onReadable: on_udp_readable, onError: on_any_error, target: r });
+        r.st = HAL_OPEN;
+      } else {
+        r.sock = new this.p.TCP(tcp_options(r, { address: r.rem_ip, port: addr.port }));
       }
-      const q = reqs[id];
-      q.host = host;
-      q.ip = "";
-      q.st = 1;
-      if (host === "localhost") {
-        q.st = 2; // not every resolver knows it; Mongoose maps it too
-        q.ip = "127.0.0.1";
-        s.kick();
-        return id;
-      }
+    } catch (e) {
+      report(this.s, "connect", e);
+      r.kind = FREE;
+      r.sock = null;
+      return -1;
+    }
+    return this.table.indexOf(r);
+  }
+
+  accept(listener: number): number {
+    const l = this.get(listener);
+    if (l === null || l.kind !== LISTENER || l.avail <= 0) return -1;
+    l.avail--;
+    let t: ecma419_tcp | undefined;
+    try {
+      t = (l.sock as ecma419_listener).read();
+    } catch (e) {
+      report(this.s, "accept", e);
+      t = undefined;
+    }
+    if (t === undefined) {
+      l.avail = 0;
+      return -1;
+    }
+    const r = this.alloc(TCP);
+    if (r === null) {
+      // No record left: refuse this one (closing it frees the platform's
+      // socket) and look again next turn for the others announced.
+      close_quietly(t);
+      if (l.avail > 0) this.s.kick();
+      return -1;
+    }
+    try {
+      r.sock = new this.p.TCP(tcp_options(r, { from: t }));
+    } catch (e) {
+      report(this.s, "accept", e);
+      r.kind = FREE;
+      close_quietly(t);
+      return -1;
+    }
+    r.st = HAL_OPEN; // writable once the adopted socket's onWritable comes
+    r.parent = l;
+    r.loc_ip = l.loc_ip;
+    r.loc_port = (l.sock as ecma419_listener).port;
+    try {
+      r.rem_ip = r.sock.remoteAddress ?? "";
+      r.rem_port = r.sock.remotePort ?? 0;
+    } catch {
+      // no address: left empty
+    }
+    return this.table.indexOf(r);
+  }
+
+  state(h: number): number {
+    const r = this.get(h);
+    if (r === null) return HAL_ERROR;
+    if (r.kind === TCP) {
+      if (r.st === HAL_OPEN && r.gone && r.avail === 0) return HAL_EOF;
+      return r.st;
+    }
+    // A listener on port 0 is open once its port is known (at once on
+    // Moddable; the host emulation binds a turn later).
+    if (r.kind === LISTENER && r.st === HAL_OPEN && r.loc_port === 0 && (r.sock as ecma419_listener).port === 0) return HAL_CONNECTING;
+    return r.st;
+  }
+
+  readable(h: number): number {
+    const r = this.get(h);
+    if (r === null) return 0;
+    if (r.kind === UDP) return this.udp_next(r);
+    return r.kind === TCP ? r.avail : 0;
+  }
+
+  writable(h: number): number {
+    const r = this.get(h);
+    if (r === null || r.st !== HAL_OPEN) return 0;
+    if (r.kind === UDP) return UDP_MAX;
+    if (r.kind !== TCP || r.gone) return 0;
+    return r.wr < this.size ? r.wr : this.size;
+  }
+
+  read(h: number, buf: Uint8Array, ofs: number, len: number): number {
+    const r = this.get(h);
+    if (r === null) return 0;
+    if (r.kind === UDP) return this.udp_take(r, buf, ofs, len, null);
+    return r.kind === TCP ? this.tcp_read(r, buf, ofs, len) : 0;
+  }
+
+  write(h: number, buf: Uint8Array, ofs: number, len: number): number {
+    const r = this.get(h);
+    if (r === null) return -1;
+    if (r.kind === UDP) return r.rem_port > 0 ? this.udp_send(r, buf, ofs, len, r.rem_ip, r.rem_port) : -1;
+    return r.kind === TCP ? this.tcp_write(r, buf, ofs, len) : -1;
+  }
+
+  recvfrom(h: number, buf: Uint8Array, ofs: number, len: number, from: mg_addr): number {
+    const r = this.get(h);
+    if (r === null || r.kind !== UDP) return 0;
+    return this.udp_take(r, buf, ofs, len, from);
+  }
+
+  sendto(h: number, buf: Uint8Array, ofs: number, len: number, to: mg_addr): number {
+    const r = this.get(h);
+    if (r === null || r.kind !== UDP || !port_ok(to.port, 1)) return -1;
+    return this.udp_send(r, buf, ofs, len, to_text(r, to), to.port);
+  }
+
+  close(h: number): void {
+    const r = this.get(h);
+    if (r !== null) this.release(r);
+  }
+
+  addr(h: number, local: boolean, out: mg_addr): void {
+    const r = this.get(h);
+    if (r === null) {
+      set_addr(out, "", 0);
+    } else if (!local) {
+      set_addr(out, r.rem_ip, r.rem_port);
+    } else if (r.kind === LISTENER) {
+      // Moddable tells a listener's port (port 0 picks one), never its address.
+      let port = 0;
       try {
-        p.resolve(host, on_resolved);
-      } catch (e) {
-        report(s, "resolve", e); // lwIP's queue of look-ups is full
-        q.st = 0;
-        return -1;
+        port = (r.sock as ecma419_listener).port;
+      } catch {
+        // closed
       }
+      set_addr(out, r.loc_ip, port > 0 ? port : r.loc_port);
+    } else {
+      // ECMA-419 has no local address for TCP or UDP sockets: an accepted
+      // socket has its listener's; others what was asked for (0.0.0.0:0).
+      set_addr(out, r.loc_ip, r.loc_port);
+    }
+  }
+
+  resolve(host: string, ipv6: boolean): number {
+    if (ipv6) return -1; // Net.resolve answers IPv4
+    const reqs = this.reqs;
+    let id = 0;
+    while (id < reqs.length && reqs[id].st !== 0) id++;
+    if (id === reqs.length) {
+      if (id >= MG_MAX_RESOLVES * 2) return -1;
+      reqs.push(new Req());
+    }
+    const q = reqs[id];
+    q.host = host;
+    q.ip = "";
+    q.st = 1;
+    if (host === "localhost") {
+      q.st = 2; // not every resolver knows it; Mongoose maps it too
+      q.ip = "127.0.0.1";
+      this.s.kick();
       return id;
-    },
-
-    resolved(req, out) {
-      if (req < 0 || req >= reqs.length) return -1;
-      const q = reqs[req];
-      if (q.st === 1) return 0;
-      if (q.st === 0) return -1;
-      const ok = q.st === 2;
+    }
+    try {
+      this.p.resolve(host, this.on_resolved);
+    } catch (e) {
+      report(this.s, "resolve", e); // lwIP's queue of look-ups is full
       q.st = 0;
-      if (!ok) return -1;
-      const port = out.port;
-      if (!mg_aton(q.ip, out)) return -1;
-      out.port = port;
-      return 1;
-    },
+      return -1;
+    }
+    return id;
+  }
 
-    resolve_cancel(req) {
-      if (req >= 0 && req < reqs.length) reqs[req].st = 0;
-    },
-  };
-  return hal;
+  resolved(req: number, out: mg_addr): number {
+    if (req < 0 || req >= this.reqs.length) return -1;
+    const q = this.reqs[req];
+    if (q.st === 1) return 0;
+    if (q.st === 0) return -1;
+    const ok = q.st === 2;
+    q.st = 0;
+    if (!ok) return -1;
+    const port = out.port;
+    if (!mg_aton(q.ip, out)) return -1;
+    out.port = port;
+    return 1;
+  }
+
+  resolve_cancel(req: number): void {
+    if (req >= 0 && req < this.reqs.length) this.reqs[req].st = 0;
+  }
+}
+
+function tcp_options(r: Rec, o: ecma419_tcp_options): ecma419_tcp_options {
+  o.nodelay = true; // lowercase: Moddable ignores the spec's noDelay
+  o.onReadable = on_tcp_readable;
+  o.onWritable = on_tcp_writable;
+  o.onError = on_tcp_error;
+  o.target = r;
+  return o;
+}
+
+function close_quietly(t: ecma419_tcp): void {
+  try {
+    t.close();
+  } catch {
+    // already gone
+  }
+}
+
+/** The destination's text, remade only when the peer changes. */
+function to_text(r: Rec, to: mg_addr): string {
+  const b = to.ip;
+  const n = to.is_ip6 ? 16 : 4;
+  let same = r.to_ip.length > 0 && r.to_v6 === to.is_ip6;
+  for (let i = 0; same && i < n; i++) if (r.to_bytes[i] !== b[i]) same = false;
+  if (!same) {
+    r.to_bytes.set(b, 0);
+    r.to_v6 = to.is_ip6;
+    r.to_ip = ip_text(b, to.is_ip6);
+  }
+  return r.to_ip;
 }
