@@ -2,6 +2,7 @@
 //   npm start                          the device dashboard at http://127.0.0.1:8000
 //   npm start -- --app echo --port 9000 [--host 127.0.0.1]
 //   npm start -- --host 0.0.0.0 --pass secret --data DIR   the dashboard on the LAN
+//   npm start -- --hal ecma419         the same over the device HAL (hal/ecma419.ts on an emulation of Moddable's sockets)
 //   npm start -- --app http-server --root ./web [--upload /tmp/up]   serve a host folder
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -24,9 +25,20 @@ if (!existsSync(`firmware/${app}/main.ts`)) {
 const tsc = spawnSync("npx", ["tsc", "-p", "tsconfig.json"], { stdio: "inherit" });
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 
-const { mg_hal_node } = await import("../build/hal/node.js");
 const core = await import("../build/src/index.js");
-core.mg_hal_default(mg_hal_node());
+// --hal ecma419: the device HAL over the host's emulation of Moddable's sockets
+const hal_name = opt("hal", "node");
+if (hal_name === "ecma419") {
+  const { mg_hal_ecma419 } = await import("../build/hal/ecma419.js");
+  const { ecma419_host_platform } = await import("../build/hal/ecma419_host.js");
+  core.mg_hal_default(mg_hal_ecma419(ecma419_host_platform()));
+} else if (hal_name === "node") {
+  const { mg_hal_node } = await import("../build/hal/node.js");
+  core.mg_hal_default(mg_hal_node());
+} else {
+  console.error(`--hal ${hal_name}: node or ecma419`);
+  process.exit(2);
+}
 const mod = await import(`../build/firmware/${app}/main.js`);
 if (app === "dashboard") await start_dashboard();
 else if (app === "http-server" && opt("root", null) !== null) {
