@@ -252,14 +252,15 @@ function on_tcp_error(this: ecma419_tcp): void {
   }
 }
 
-function on_listener_readable(this: ecma419_listener, requests: number): void {
+/** A listener's onReadable (pending connections) and a UDP socket's (queued datagrams): both announce totals. */
+function on_count(this: ecma419_listener | ecma419_udp, count: number): void {
   try {
     const r = this.target as Rec;
     if (r.sock !== this) return;
-    r.avail = requests; // the total pending
+    r.avail = count;
     r.s.kick();
   } catch (e) {
-    report_cb(this, "listener onReadable", e);
+    report_cb(this, "onReadable", e);
   }
 }
 
@@ -271,17 +272,6 @@ function on_any_error(this: ecma419_listener | ecma419_udp): void {
     r.s.kick();
   } catch (e) {
     report_cb(this, "onError", e);
-  }
-}
-
-function on_udp_readable(this: ecma419_udp, packets: number): void {
-  try {
-    const r = this.target as Rec;
-    if (r.sock !== this) return;
-    r.avail = packets; // the total queued
-    r.s.kick();
-  } catch (e) {
-    report_cb(this, "UDP onReadable", e);
   }
 }
 
@@ -606,9 +596,9 @@ class Ecma419Hal implements mg_hal {
     r.loc_port = addr.port;
     try {
       if (udp) {
-        r.sock = new this.p.UDP({ port: addr.port, address: r.loc_ip, onReadable: on_udp_readable, onError: on_any_error, target: r });
+        r.sock = new this.p.UDP({ port: addr.port, address: r.loc_ip, onReadable: on_count, onError: on_any_error, target: r });
       } else {
-        r.sock = new this.p.Listener({ port: addr.port, address: r.loc_ip, onReadable: on_listener_readable, onError: on_any_error, target: r });
+        r.sock = new this.p.Listener({ port: addr.port, address: r.loc_ip, onReadable: on_count, onError: on_any_error, target: r });
       }
     } catch (e) {
       report(this.s, "listen", e); // in use, no network, or out of sockets
@@ -628,7 +618,7 @@ class Ecma419Hal implements mg_hal {
     r.rem_port = addr.port;
     try {
       if (udp) {
-        r.sock = new this.p.UDP({ onReadable: on_udp_readable, onError: on_any_error, target: r });
+        r.sock = new this.p.UDP({ onReadable: on_count, onError: on_any_error, target: r });
         r.st = HAL_OPEN;
       } else {
         r.sock = new this.p.TCP(tcp_options(r, { address: r.rem_ip, port: addr.port }));
