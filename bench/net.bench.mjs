@@ -6,31 +6,14 @@
 //  3. Over real loopback sockets: the simulator (hal/node) against a plain
 //     node:net echo server, same client, same run (ratio).
 import net from "node:net";
-import { XS_PRELUDE, xs_bundle, xs_run } from "../tools/xs.mjs";
+import { median, xs_bundle, xs_count } from "../tools/xs.mjs";
 
 const N = 10000;
 
 async function xs_figures() {
   const code = await xs_bundle("build/bench/net_xs.js");
-  const scripts = [
-    XS_PRELUDE,
-    code,
-    "mgts_xs.setup(); mgts_xs.roundtrips(500);", // warm-up: every lazy table made
-    "gc();",
-    "mgts_xs.roundtrips(0);", // the cost of evaluating a call, to subtract
-    "gc();",
-    `mgts_xs.roundtrips(${N});`,
-    "gc();",
-    `{ const t0 = performance.now(); mgts_xs.roundtrips(${N}); print("ms " + (performance.now() - t0)); print("errors " + mgts_xs.errors()); }`,
-  ];
-  const r = await xs_run(scripts);
-  if (r.why || r.results.some((x) => !x.ok)) throw new Error(`XS run failed: ${r.why ?? ""} ${JSON.stringify(r.results.filter((x) => !x.ok))} ${r.out}`);
-  const h = r.results.map((x) => x.meters.currentHeapCount);
-  const empty = h[4] - h[3];
-  const full = h[6] - h[5];
-  const ms = Number(/ms ([\d.]+)/.exec(r.out)[1]);
-  const errors = Number(/errors (\d+)/.exec(r.out)[1]);
-  return { slots: (full - empty) / N, raw: full - empty, rps: (N / ms) * 1000, errors };
+  const r = await xs_count(code, "mgts_xs.setup(); mgts_xs.roundtrips(500);", "mgts_xs.roundtrips", N, 'print("errors " + mgts_xs.errors());');
+  return { ...r, errors: Number(/errors (\d+)/.exec(r.out)[1]) };
 }
 
 async function v8_figures() {
@@ -103,8 +86,7 @@ async function loopback_figures() {
   }
   core.mg_mgr_free(mgr);
   peer.close();
-  const med = (a) => a.sort((x, y) => x - y)[Math.floor(a.length / 2)];
-  return { mg: med(rounds.map((r) => r.mg)), node: med(rounds.map((r) => r.node)) };
+  return { mg: median(rounds.map((r) => r.mg)), node: median(rounds.map((r) => r.node)) };
 }
 
 const xs = await xs_figures();

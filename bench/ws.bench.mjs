@@ -6,32 +6,15 @@
 //  3. Over real loopback: the simulator (hal/node, the echo app's /ws)
 //     against a `ws` echo server, the same `ws` client, the same run (ratio).
 import { WebSocket, WebSocketServer } from "ws";
-import { XS_PRELUDE, xs_bundle, xs_run } from "../tools/xs.mjs";
+import { median, xs_bundle, xs_count } from "../tools/xs.mjs";
 
 const N = 10000;
 const SIZE = 1024;
 
 async function xs_figures(app) {
   const code = await xs_bundle("build/bench/ws_xs.js");
-  const scripts = [
-    XS_PRELUDE,
-    code,
-    `mgts_xs.setup(${app}); mgts_xs.echoes(500);`, // warm-up: every lazy table made
-    "gc();",
-    "mgts_xs.echoes(0);", // the cost of evaluating a call, to subtract
-    "gc();",
-    `mgts_xs.echoes(${N});`,
-    "gc();",
-    `{ const t0 = performance.now(); mgts_xs.echoes(${N}); print("ms " + (performance.now() - t0)); print("errors " + mgts_xs.errors()); }`,
-  ];
-  const r = await xs_run(scripts, 300000);
-  if (r.why || r.results.some((x) => !x.ok)) throw new Error(`XS run failed: ${r.why ?? ""} ${JSON.stringify(r.results.filter((x) => !x.ok))} ${r.out}`);
-  const h = r.results.map((x) => x.meters.currentHeapCount);
-  const empty = h[4] - h[3];
-  const full = h[6] - h[5];
-  const ms = Number(/ms ([\d.]+)/.exec(r.out)[1]);
-  const errors = Number(/errors (\d+)/.exec(r.out)[1]);
-  return { slots: (full - empty) / N, raw: full - empty, rps: (N / ms) * 1000, errors };
+  const r = await xs_count(code, `mgts_xs.setup(${app}); mgts_xs.echoes(500);`, "mgts_xs.echoes", N, 'print("errors " + mgts_xs.errors());');
+  return { ...r, errors: Number(/errors (\d+)/.exec(r.out)[1]) };
 }
 
 async function v8_figures(app) {
@@ -102,8 +85,7 @@ async function loopback_figures() {
   }
   core.mg_mgr_free(mgr);
   await new Promise((r) => peer.close(r));
-  const med = (a) => a.sort((x, y) => x - y)[Math.floor(a.length / 2)];
-  return { mg: med(rounds.map((r) => r.mg)), ws: med(rounds.map((r) => r.ws)) };
+  return { mg: median(rounds.map((r) => r.mg)), ws: median(rounds.map((r) => r.ws)) };
 }
 
 const xs_app = await xs_figures(true);

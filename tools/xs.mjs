@@ -108,3 +108,39 @@ export function xs_run(scripts, timeout_ms = 120000) {
     send();
   });
 }
+
+/**
+ * Heap slots per call, and calls per second, of a bundled entry on XS:
+ * `setup` runs first (a warm-up too, so lazy tables are made), then
+ * `${call}(n)` between collections; `${call}(0)` measures what evaluating a
+ * call costs, which is subtracted. `after` runs last (it may print(); what
+ * the worker printed comes back as out).
+ */
+export async function xs_count(code, setup, call, n, after = "") {
+  const scripts = [
+    XS_PRELUDE,
+    code,
+    setup,
+    "gc();",
+    `${call}(0);`,
+    "gc();",
+    `${call}(${n});`,
+    "gc();",
+    `{ const t0 = performance.now(); ${call}(${n}); print("ms " + (performance.now() - t0)); }`,
+    after,
+  ];
+  const r = await xs_run(scripts, 300000);
+  if (r.why || r.results.some((x) => !x.ok)) {
+    throw new Error(`XS run failed: ${r.why ?? ""} ${JSON.stringify(r.results.filter((x) => !x.ok))} ${r.out}`);
+  }
+  const h = r.results.map((x) => x.meters.currentHeapCount);
+  const raw = h[6] - h[5] - (h[4] - h[3]);
+  const ms = Number(/ms ([\d.]+)/.exec(r.out)[1]);
+  return { slots: raw / n, raw, rps: (n / ms) * 1000, out: r.out };
+}
+
+/** The median of a list of numbers. */
+export function median(a) {
+  const s = [...a].sort((x, y) => x - y);
+  return s[Math.floor(s.length / 2)];
+}
