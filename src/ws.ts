@@ -145,17 +145,22 @@ function ws_init(mgr: mg_mgr): void {
 
 // --- handshake -----------------------------------------------------------------
 
-const sha = new mg_sha1_ctx();
-const digest = new Uint8Array(20);
+// Module scratch is made on first use, not when the module loads: Moddable
+// preloads the core, and buffers made at preload are read-only on the device
+// (test/preload.node.test.ts). A module-level let stays writable.
+let sha: mg_sha1_ctx | null = null;
+let digest: Uint8Array | null = null;
 
 /** base64(SHA-1(key + GUID)) into out (28 bytes). */
 function accept_key(key: mg_str, out: Uint8Array): number {
-  mg_sha1_init(sha);
-  mg_sha1_update(sha, key.buf, key.ofs, key.len);
+  const ctx = (sha ??= new mg_sha1_ctx());
+  const d = (digest ??= new Uint8Array(20));
+  mg_sha1_init(ctx);
+  mg_sha1_update(ctx, key.buf, key.ofs, key.len);
   const g = GUID_BYTES;
-  mg_sha1_update(sha, g, 0, g.length);
-  mg_sha1_final(digest, 0, sha);
-  return mg_base64_encode(digest, 0, 20, out, 0, out.length);
+  mg_sha1_update(ctx, g, 0, g.length);
+  mg_sha1_final(d, 0, ctx);
+  return mg_base64_encode(d, 0, 20, out, 0, out.length);
 }
 const GUID_BYTES = (() => {
   const b = new Uint8Array(GUID.length);
@@ -375,7 +380,7 @@ function put_header(b: Uint8Array, o: number, op: number, len: number, mask: Uin
   return h;
 }
 
-const tx_mask = new Uint8Array(4);
+let tx_mask: Uint8Array | null = null; // made on first use (see sha above)
 
 /**
  * Sends one frame: `op` is WEBSOCKET_OP_*, optionally | WEBSOCKET_DONT_FIN.
@@ -450,8 +455,8 @@ function frame_at(c: mg_connection, start: number, op: number, len: number): voi
   const s = c.send;
   let mask: Uint8Array | null = null;
   if (c.is_client) {
-    mg_random(tx_mask, 0, 4);
-    mask = tx_mask;
+    mask = tx_mask ??= new Uint8Array(4);
+    mg_random(mask, 0, 4);
   }
   const p = start + put_header(s.buf, start, op, len, mask);
   if (mask !== null) for (let i = 0; i < len; i++) s.buf[p + i] ^= mask[i & 3];
@@ -481,7 +486,7 @@ export function mg_ws_wrap(c: mg_connection, len: number, op: number): number {
 export function mg_ws_close(c: mg_connection, code = 1000, reason = ""): boolean {
   const ws = ws_state(c);
   if (ws.close_sent) return true;
-  const p = CLOSE_PAYLOAD;
+  const p = close_payload();
   p[0] = code >> 8;
   p[1] = code & 255;
   const rl = utf8_prefix(reason, 123); // a control frame carries 125 bytes: cut the reason, never inside a character
@@ -584,7 +589,7 @@ function ws_fail(c: mg_connection, ws: WsConn, code: number, why: string): void 
   ws.dead = true;
   c.recv.len = 0;
   if (!ws.close_sent) {
-    const p = FAIL_PAYLOAD;
+    const p = close_payload();
     p[0] = code >> 8;
     p[1] = code & 255;
     mg_ws_send(c, p, 2, WEBSOCKET_OP_CLOSE);
@@ -593,8 +598,11 @@ function ws_fail(c: mg_connection, ws: WsConn, code: number, why: string): void 
   }
   c.is_draining = true;
 }
-const FAIL_PAYLOAD = new Uint8Array(2);
-const CLOSE_PAYLOAD = new Uint8Array(125);
+let close_buf: Uint8Array | null = null;
+/** The payload of the close frames we send (code and reason), made on first use (see sha above). */
+function close_payload(): Uint8Array {
+  return (close_buf ??= new Uint8Array(125));
+}
 
 /** RFC 6455 §5.5.1: after its close frame, an endpoint sends no more frames. */
 function closed_for_sending(c: mg_connection): boolean {
@@ -811,7 +819,7 @@ function handle_control(c: mg_connection, ws: WsConn, op: number, d: number, len
     call(c, ws.mode6 ? MG_EV_WEBSOCKET_CONTROL_FRAME : MG_EV_WS_CTL, msg);
     if (!ws.close_sent) {
       // echo the peer's code, then close once it is out
-      const p = FAIL_PAYLOAD;
+      const p = close_payload();
       p[0] = code >> 8;
       p[1] = code & 255;
       mg_ws_send(c, p, code === 1005 ? 0 : 2, WEBSOCKET_OP_CLOSE);

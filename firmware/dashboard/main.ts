@@ -164,6 +164,8 @@ export class dash_app {
   ring = new dash_log_ring();
   tokens: string[] = [];
   expires: number[] = [];
+  /** The random bytes of a new token (the app's, not the module's: a preloaded module's buffers are read-only). */
+  token_bytes = new Uint8Array(TOKEN_BYTES);
   creds = new mg_http_creds_t();
   serve = new mg_http_serve_opts();
   timer: mg_timer | null = null;
@@ -378,9 +380,8 @@ function settings_apply(app: dash_app): void {
 // --- sessions -------------------------------------------------------------------------
 
 const HEX = "0123456789abcdef";
-const token_bytes = new Uint8Array(TOKEN_BYTES);
-
 function session_new(app: dash_app): string {
+  const token_bytes = app.token_bytes;
   mg_random(token_bytes, 0, TOKEN_BYTES);
   let t = "";
   for (let i = 0; i < TOKEN_BYTES; i++) t += HEX[token_bytes[i] >> 4] + HEX[token_bytes[i] & 15];
