@@ -18,6 +18,7 @@
 // and rollup's tree-shaking then drops every branch a constant disables.
 import { readFileSync, existsSync, readdirSync } from "node:fs";
 import { resolve, sep } from "node:path";
+import { rollup } from "rollup";
 
 export function mg_config(overrides) {
   const keys = Object.keys(overrides);
@@ -97,6 +98,14 @@ const device = existsSync("build/device/firmware/device.js")
       },
     ]
   : [];
+
+/** The whole public API (tsc's build/src/index.js) bundled with overrides folded: for size checks. */
+export async function bundle_api(overrides) {
+  const b = await rollup({ input: "build/src/index.js", plugins: [mg_config(overrides)], treeshake });
+  const { output } = await b.generate({ format: "es" });
+  await b.close();
+  return output[0].code;
+}
 
 export default [
   {

@@ -2,8 +2,7 @@
 // build/src/index.js (the whole public API) with rollup.config.js's config
 // folding, as `npm run build` does for a board; "without comments" is closer
 // to what xsc compiles (it drops them), the raw size is what ships as source.
-import { rollup } from "rollup";
-import { mg_config } from "../rollup.config.js";
+import { bundle_api } from "../rollup.config.js";
 
 const configs = [
   ["everything on (the default)", {}],
@@ -15,14 +14,7 @@ const configs = [
 const f = (n) => n.toLocaleString("en-US");
 console.log("| config | bytes | bytes without comments |\n|---|---|---|");
 for (const [name, overrides] of configs) {
-  const b = await rollup({
-    input: "build/src/index.js",
-    plugins: [mg_config(overrides)],
-    treeshake: { moduleSideEffects: false, propertyReadSideEffects: false },
-  });
-  const { output } = await b.generate({ format: "es" });
-  await b.close();
-  const code = output[0].code;
+  const code = await bundle_api(overrides);
   const bare = code.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "").replace(/\n\s*\n/g, "\n");
   console.log(`| ${name} | ${f(code.length)} | ${f(bare.length)} |`);
 }

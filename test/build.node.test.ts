@@ -3,21 +3,9 @@
 // same plugin rollup.config.js uses, for several configs.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { rollup } from "rollup";
 
 // rollup.config.js sits at the top, beside build/ where this file runs from
-const { mg_config } = await import(new URL("../../rollup.config.js", import.meta.url).href);
-
-async function bundle(overrides: Record<string, unknown>): Promise<string> {
-  const b = await rollup({
-    input: "build/src/index.js",
-    plugins: [mg_config(overrides)],
-    treeshake: { moduleSideEffects: false, propertyReadSideEffects: false },
-  });
-  const { output } = await b.generate({ format: "es" });
-  await b.close();
-  return output[0].code;
-}
+const { bundle_api: bundle } = await import(new URL("../../rollup.config.js", import.meta.url).href);
 
 test("every feature on: HTTP, WebSocket and logging are in the bundle", async () => {
   const all = await bundle({});
