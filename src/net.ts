@@ -655,9 +655,6 @@ function poll_accept(mgr: mg_mgr, hal: mg_hal, lc: mg_connection): void {
     mg_error(lc, "listener failed");
     return;
   }
-  // port 0 asks for a free port; Node binds an explicit address asynchronously,
-  // so the port it picked is known from the first poll on
-  if (lc.loc.port === 0) hal.addr(lc.fd, true, lc.loc);
   for (;;) {
     const fd = hal.accept(lc.fd);
     if (fd < 0) return;
