@@ -1016,6 +1016,9 @@ function http_process(c: mg_connection, st: HttpConn): void {
       if (n === MG_HTTP_TOO_MANY_HEADERS) return fail(c, st, 431, "more headers than MG_MAX_HTTP_HEADERS");
       if (n < 0) return fail(c, st, 400, "malformed HTTP head");
       if ((hm.resp_code !== 0) !== c.is_client) return fail(c, st, 400, c.is_client ? "not a response" : "not a request");
+      // RFC 9110 §6.2: another major version (HTTP/2's "PRI * HTTP/2.0" preface,
+      // HTTP/3.0) is not HTTP/1.x and must not be answered as if it were
+      if (!c.is_client && hm.proto.buf[hm.proto.ofs + 5] !== 49) return fail(c, st, 505, "HTTP major version not 1");
       if (c.is_client && hm.resp_code < 200 && hm.resp_code !== 101) {
         mg_iobuf_del(r, 0, n); // 100 Continue and other interim responses
         continue;
@@ -1078,7 +1081,10 @@ function begin_message(c: mg_connection, st: HttpConn, hm: mg_http_message, n: n
       ws6_hook.fn(c, hm, n);
       return false;
     }
-    if (st.stream === ST_PARTS) call6(c, MG_EV_HTTP_MULTIPART_REQUEST, hm);
+    if (st.stream === ST_PARTS) {
+      st.mp = MP_PREAMBLE; // announced: from here on fail() owes the handler its END
+      call6(c, MG_EV_HTTP_MULTIPART_REQUEST, hm);
+    }
   } else {
     const before = r.len;
     st.in_hdrs = true;
@@ -1327,6 +1333,10 @@ function fail(c: mg_connection, st: HttpConn, code: number, why: string): void {
     mg_error(c, "HTTP: %s", why);
     return;
   }
+  // A 6.x handler told of a multipart request (MG_EV_HTTP_MULTIPART_REQUEST)
+  // gets its MULTIPART_REQUEST_END, with a negative status, whatever failed
+  // (no usable boundary, bad chunked framing): else a file it opened stays open.
+  if (st.mode6 && st.stream === ST_PARTS) cancel_parts(c, st, c.mgr.proto as mg_http_message, -1);
   const r = c.recv;
   st.discard_left = 0;
   if (code === 413 && st.phase === PH_HEAD && st.kind === BODY_LENGTH && st.left <= DISCARD_MAX) {
