@@ -1814,7 +1814,7 @@ export function mg_http_serve_file(c: mg_connection, hm: mg_http_message, path: 
   } else if (fs.st(path, info) === 0 || (fs.st(path, null) & MG_FS_DIR) !== 0) {
     if (opts.page404 !== null && path !== opts.page404 && fs.st(opts.page404, info) !== 0) {
       const fd = fs.op(opts.page404, MG_FS_READ);
-      if (fd !== null) return start_file(c, st, fs, fd, 404, info.size, 0, mg_http_mime_type(opts.page404, opts.mime_types), "", opts.extra_headers, false);
+      if (fd !== null) return start_file(c, st, fs, fd, 404, info.size, mg_http_mime_type(opts.page404, opts.mime_types), "", opts.extra_headers, false);
     }
     mg_http_reply(c, 404, "", "Not found\n");
     return;
@@ -1854,7 +1854,7 @@ export function mg_http_serve_file(c: mg_connection, hm: mg_http_message, path: 
     mg_http_reply(c, 500, "", "seek failed\n");
     return;
   }
-  start_file(c, st, fs, fd, code, size, 0, "", hdrs, opts.extra_headers, true);
+  start_file(c, st, fs, fd, code, size, "", hdrs, opts.extra_headers, true);
 }
 
 /**
@@ -1878,7 +1878,7 @@ function parse_range(v: string, size: number): number[] | null {
   return [a, b];
 }
 
-function start_file(c: mg_connection, st: HttpConn, fs: mg_fs, fd: any, code: number, size: number, _unused: number, mime: string, hdrs: string, extra: string, has_type: boolean): void {
+function start_file(c: mg_connection, st: HttpConn, fs: mg_fs, fd: any, code: number, size: number, mime: string, hdrs: string, extra: string, has_type: boolean): void {
   const type = has_type ? "" : "Content-Type: " + mime + "\r\n";
   const n = mg_printf(c, "HTTP/1.1 %d %s\r\n%s%s%sContent-Length: %d\r\nAccept-Ranges: bytes\r\n\r\n", code, mg_http_status_reason(code), type, hdrs, extra, size);
   if (n === 0) {
