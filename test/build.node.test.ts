@@ -31,6 +31,14 @@ test("MG_ENABLE_LOG false and MG_ENABLE_HEXDUMP false shrink the core", async ()
   assert.ok(quiet.length < base.length, `${quiet.length} < ${base.length}`);
 });
 
+test("MG_ENABLE_LOG false compiles the log calls out of the core, not just silences them", async () => {
+  const calls = (code: string) => (code.match(/\bMG_(ERROR|INFO|DEBUG|VERBOSE)\(/g) ?? []).length;
+  const on = await bundle({ MG_ENABLE_HTTP: false });
+  const off = await bundle({ MG_ENABLE_HTTP: false, MG_ENABLE_LOG: false });
+  assert.ok(calls(on) > 10, `${calls(on)} call sites with logging on`);
+  assert.is(calls(off), 4, "only the four (empty) definitions are left");
+});
+
 test("an unknown constant is a build error, not a silent no-op", async () => {
   let err = "";
   try {
