@@ -27,6 +27,7 @@ import {
   MG_EV_POLL,
   MG_EV_READ,
   MG_EV_WRITE,
+  mg_call_user,
   mg_connect_svc,
   mg_connection,
   mg_error,
@@ -1083,12 +1084,12 @@ function begin_message(c: mg_connection, st: HttpConn, hm: mg_http_message, n: n
     }
     if (st.stream === ST_PARTS) {
       st.mp = MP_PREAMBLE; // announced: from here on fail() owes the handler its END
-      call6(c, MG_EV_HTTP_MULTIPART_REQUEST, hm);
+      mg_call_user(c, MG_EV_HTTP_MULTIPART_REQUEST, hm);
     }
   } else {
     const before = r.len;
     st.in_hdrs = true;
-    mg_call_http(c, MG_EV_HTTP_HDRS, hm);
+    mg_call_user(c, MG_EV_HTTP_HDRS, hm);
     st.in_hdrs = false;
     if (r.len !== before && c.pfn === http_cb) {
       c.pfn = null; // Mongoose's pattern: the handler took the bytes, HTTP steps aside
@@ -1135,37 +1136,6 @@ function begin_message(c: mg_connection, st: HttpConn, hm: mg_http_message, n: n
 }
 const LC_MULTIPART = ascii("multipart/");
 const B_100_CONTINUE = ascii("HTTP/1.1 100 Continue\r\n\r\n");
-
-/** Calls the handlers with an HTTP event (ev_data: the message). */
-function mg_call_http(c: mg_connection, ev: number, hm: mg_http_message): void {
-  // HTTP's own handler (pfn) is the caller; only the user handler gets protocol events
-  const fn = c.fn;
-  if (fn === null) return;
-  try {
-    fn(c, ev, hm, c.fn_data);
-  } catch (e) {
-    http_handler_threw(c, e);
-  }
-}
-function call6(c: mg_connection, ev: number, data: any): void {
-  const fn = c.fn;
-  if (fn === null) return;
-  try {
-    fn(c, ev, data, c.fn_data);
-  } catch (e) {
-    http_handler_threw(c, e);
-  }
-}
-function http_handler_threw(c: mg_connection, e: unknown): void {
-  // The same treatment as a throwing handler in the core: MG_EV_ERROR, closed.
-  let msg = "handler exception";
-  try {
-    msg = "handler exception: " + (e instanceof Error ? e.message : String(e));
-  } catch {
-    // keep the plain message
-  }
-  mg_error(c, "%s", msg);
-}
 
 /** Re-points hm at the head kept at the front of recv (hm is shared by the manager's connections). */
 function reparse(c: mg_connection, st: HttpConn, hm: mg_http_message): void {
@@ -1214,7 +1184,7 @@ function body_step(c: mg_connection, st: HttpConn, hm: mg_http_message): boolean
         reparse(c, st, hm);
         mg_str_set(hm.chunk, r.buf, st.head_len + st.kept - fresh, fresh);
         c.flags &= ~MG_F_DELETE_CHUNK;
-        call6(c, MG_EV_HTTP_CHUNK, hm);
+        mg_call_user(c, MG_EV_HTTP_CHUNK, hm);
         if (c.is_closing) return false;
         if (c.flags & MG_F_DELETE_CHUNK) {
           mg_iobuf_del(r, st.head_len, st.kept);
@@ -1231,7 +1201,7 @@ function body_step(c: mg_connection, st: HttpConn, hm: mg_http_message): boolean
         reparse(c, st, hm);
         mg_str_set(hm.chunk, r.buf, st.head_len, st.kept);
         hm.chunk_consumed = st.kept;
-        mg_call_http(c, MG_EV_HTTP_CHUNK, hm);
+        mg_call_user(c, MG_EV_HTTP_CHUNK, hm);
         if (c.is_closing) return false;
         let used = hm.chunk_consumed;
         if (!(used >= 0)) used = 0;
@@ -1306,8 +1276,8 @@ function body_step(c: mg_connection, st: HttpConn, hm: mg_http_message): boolean
 function finish(c: mg_connection, st: HttpConn, hm: mg_http_message, ev: number): boolean {
   reparse(c, st, hm);
   const len = st.head_len + st.kept;
-  if (ev === MG_EV_HTTP_MSG) mg_call_http(c, ev, hm);
-  else call6(c, ev, hm);
+  if (ev === MG_EV_HTTP_MSG) mg_call_user(c, ev, hm);
+  else mg_call_user(c, ev, hm);
   if (c.is_websocket || c.pfn !== http_cb) {
     // upgraded or detached during the event: the message is consumed, the rest is the new protocol's
     if (c.recv.len >= len) mg_iobuf_del(c.recv, 0, len);
@@ -1366,12 +1336,12 @@ function http_closed(c: mg_connection, st: HttpConn): void {
       reparse(c, st, hm);
       mg_str_set(hm.chunk, c.recv.buf, st.head_len, st.kept);
       hm.chunk_consumed = st.kept;
-      mg_call_http(c, MG_EV_HTTP_CHUNK, hm);
+      mg_call_user(c, MG_EV_HTTP_CHUNK, hm);
       st.kept = 0;
     }
     if (st.stream === ST_6X) {
       reparse(c, st, hm);
-      call6(c, MG_EV_HTTP_REPLY, hm);
+      mg_call_user(c, MG_EV_HTTP_REPLY, hm);
     } else finish(c, st, hm, MG_EV_HTTP_MSG);
     return;
   }
@@ -1383,8 +1353,8 @@ function http_closed(c: mg_connection, st: HttpConn): void {
   if (st.stream === ST_PARTS) cancel_parts(c, st, hm, -1);
   if (st.stream !== ST_BUFFER) {
     reparse(c, st, hm);
-    if (st.mode6) call6(c, MG_EV_HTTP_REQUEST_CANCEL, hm);
-    else mg_call_http(c, MG_EV_HTTP_REQUEST_CANCEL, hm);
+    if (st.mode6) mg_call_user(c, MG_EV_HTTP_REQUEST_CANCEL, hm);
+    else mg_call_user(c, MG_EV_HTTP_REQUEST_CANCEL, hm);
   }
   st.phase = PH_DEAD;
 }
@@ -1509,7 +1479,7 @@ function find(b: Uint8Array, from: number, to: number, p: Uint8Array, pofs: numb
 function part_event(c: mg_connection, st: HttpConn, hm: mg_http_message, ev: number, status: number): void {
   const p = st.part;
   p.status = status;
-  call6(c, ev, p);
+  mg_call_user(c, ev, p);
 }
 
 /**

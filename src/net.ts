@@ -300,6 +300,21 @@ export function mg_call(c: mg_connection, ev: number, ev_data: any): void {
   }
 }
 
+/**
+ * Calls the user handler alone with a protocol's own event (MG_EV_HTTP_MSG,
+ * MG_EV_WS_MSG, ...): the protocol handler is the caller. A throw is treated
+ * as in mg_call.
+ */
+export function mg_call_user(c: mg_connection, ev: number, ev_data: any): void {
+  const fn = c.fn;
+  if (fn === null) return;
+  try {
+    fn(c, ev, ev_data, c.fn_data);
+  } catch (e) {
+    handler_threw(c, ev, e);
+  }
+}
+
 function handler_threw(c: mg_connection, ev: number, e: unknown): void {
   mg_log_error_value(MG_LL_ERROR, "event handler threw: ", e);
   if (ev === MG_EV_ERROR || ev === MG_EV_CLOSE || c.is_closing) {

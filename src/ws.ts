@@ -28,6 +28,7 @@ import {
   MG_EV_WS_CTL,
   MG_EV_WS_MSG,
   MG_EV_WS_OPEN,
+  mg_call_user,
   mg_connect_svc,
   mg_connection,
   mg_error,
@@ -52,6 +53,7 @@ import {
   ws6_hook,
 } from "./http.js";
 import { mg_str, mg_str_n, mg_str_set, mg_utf8_len, mg_utf8_put } from "./str.js";
+import { mg_url_host, mg_url_is_ssl, mg_url_port, mg_url_uri } from "./url.js";
 import { mg_base64_encode, mg_random, mg_sha1_ctx, mg_sha1_final, mg_sha1_init, mg_sha1_update } from "./util.js";
 
 export const WEBSOCKET_OP_CONTINUE = 0;
@@ -246,15 +248,15 @@ function ws_opened(c: mg_connection, hm: mg_http_message, mode6: boolean): void 
   c.is_websocket = true;
   c.is_resp = false;
   c.pfn = ws_cb;
-  if (mode6) call(c, MG_EV_WEBSOCKET_HANDSHAKE_DONE, null);
-  else call(c, MG_EV_WS_OPEN, hm);
+  if (mode6) mg_call_user(c, MG_EV_WEBSOCKET_HANDSHAKE_DONE, null);
+  else mg_call_user(c, MG_EV_WS_OPEN, hm);
 }
 
 /** The 6.x server handshake: HANDSHAKE_REQUEST, the 101 (unless the handler answered), HANDSHAKE_DONE. */
 function ws6_handshake(c: mg_connection, hm: mg_http_message, head_len: number): void {
   ws_init(c.mgr);
   const before = c.send.len;
-  call(c, MG_EV_WEBSOCKET_HANDSHAKE_REQUEST, hm);
+  mg_call_user(c, MG_EV_WEBSOCKET_HANDSHAKE_REQUEST, hm);
   if (c.is_closing || c.is_draining) return;
   if (c.send.len === before) {
     if (!ws_handshake_reply(c, hm, null, NOARGS)) return;
@@ -283,30 +285,19 @@ export function mg_ws_connect(mgr: mg_mgr, url: string, fn: mg_event_handler_t |
   const extra = fmt_headers(fmt ?? null, args);
   const m = /sec-websocket-protocol:([^\r\n]*)/i.exec(extra);
   ws.offered = m !== null ? m[1].toLowerCase() : "";
-  const host = host_of(url);
-  const path = path_of(url);
+  const u = mg_str(url);
+  const host = mg_url_host(u);
+  const path = mg_url_uri(u);
+  // Host carries the port only when it is not the scheme's own (RFC 9110 §7.2)
+  const port = mg_url_port(u);
+  const port_part = port === (mg_url_is_ssl(u) ? 443 : 80) ? "" : ":" + port;
   const key = new Uint8Array(16);
   mg_random(key, 0, 16);
   const k64 = new Uint8Array(24);
   mg_base64_encode(key, 0, 16, k64, 0, 24);
   accept_key(mg_str_n(k64, 0, 24), ws.accept);
-  mg_printf(c, "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: %.*s\r\n%s\r\n", path, host, 24, mg_str_n(k64, 0, 24), extra);
+  mg_printf(c, "GET %.*s HTTP/1.1\r\nHost: %.*s%s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: %.*s\r\n%s\r\n", path.len, path, host.len, host, port_part, 24, mg_str_n(k64, 0, 24), extra);
   return c;
-}
-
-function host_of(url: string): string {
-  const s = url.indexOf("://");
-  const rest = s >= 0 ? url.slice(s + 3) : url;
-  const e = rest.indexOf("/");
-  const hp = e >= 0 ? rest.slice(0, e) : rest;
-  const at = hp.lastIndexOf("@");
-  return at >= 0 ? hp.slice(at + 1) : hp;
-}
-function path_of(url: string): string {
-  const s = url.indexOf("://");
-  const rest = s >= 0 ? url.slice(s + 3) : url;
-  const e = rest.indexOf("/");
-  return e >= 0 ? rest.slice(e) : "/";
 }
 
 function ws_client_cb(c: mg_connection, ev: number, ev_data: any): void {
@@ -545,22 +536,6 @@ export function mg_ws_keepalive(c: mg_connection, every_ms: number, timeout_ms: 
 
 // --- receiving ----------------------------------------------------------------------
 
-function call(c: mg_connection, ev: number, data: any): void {
-  const fn = c.fn;
-  if (fn === null) return;
-  try {
-    fn(c, ev, data, c.fn_data);
-  } catch (e) {
-    let msg = "handler exception";
-    try {
-      msg = "handler exception: " + (e instanceof Error ? e.message : String(e));
-    } catch {
-      // keep the plain message
-    }
-    mg_error(c, "%s", msg);
-  }
-}
-
 export function ws_cb(c: mg_connection, ev: number, ev_data: any): void {
   const ws = ws_state(c);
   if (ev === MG_EV_READ || ev === MG_EV_WRITE) {
@@ -768,7 +743,7 @@ function ws_frames(c: mg_connection, ws: WsConn): void {
       const msg = ws.msg;
       mg_str_set(msg.data, b, d, len);
       msg.flags = b0;
-      call(c, MG_EV_WEBSOCKET_FRAME, msg);
+      mg_call_user(c, MG_EV_WEBSOCKET_FRAME, msg);
       mg_iobuf_del(r, p, hs + len);
       if (fin) ws.asm_op = 0;
       continue;
@@ -791,7 +766,7 @@ function ws_frames(c: mg_connection, ws: WsConn): void {
     msg.consumed = total;
     ws.asm = 0;
     ws.asm_op = 0;
-    call(c, ws.mode6 ? MG_EV_WEBSOCKET_FRAME : MG_EV_WS_MSG, msg);
+    mg_call_user(c, ws.mode6 ? MG_EV_WEBSOCKET_FRAME : MG_EV_WS_MSG, msg);
     if (c.recv.len >= total) mg_iobuf_del(r, 0, total);
   }
 }
@@ -816,7 +791,7 @@ function handle_control(c: mg_connection, ws: WsConn, op: number, d: number, len
       ws.u8_need = save;
       if (!ok) return ws_fail(c, ws, 1007, "invalid UTF-8 in the close reason");
     }
-    call(c, ws.mode6 ? MG_EV_WEBSOCKET_CONTROL_FRAME : MG_EV_WS_CTL, msg);
+    mg_call_user(c, ws.mode6 ? MG_EV_WEBSOCKET_CONTROL_FRAME : MG_EV_WS_CTL, msg);
     if (!ws.close_sent) {
       // echo the peer's code, then close once it is out
       const p = close_payload();
@@ -830,7 +805,7 @@ function handle_control(c: mg_connection, ws: WsConn, op: number, d: number, len
     c.is_draining = true;
     return;
   }
-  call(c, ws.mode6 ? MG_EV_WEBSOCKET_CONTROL_FRAME : MG_EV_WS_CTL, msg);
+  mg_call_user(c, ws.mode6 ? MG_EV_WEBSOCKET_CONTROL_FRAME : MG_EV_WS_CTL, msg);
 }
 
 /** Pieces mode: hands the payload bytes that have arrived to the handler. True: go on parsing. */
@@ -860,7 +835,7 @@ function deliver_piece(c: mg_connection, ws: WsConn): boolean {
   msg.flags = (last ? 0x80 : 0) | ws.asm_op;
   msg.offset = ws.msg_ofs;
   msg.consumed = n;
-  call(c, MG_EV_WS_MSG, msg);
+  mg_call_user(c, MG_EV_WS_MSG, msg);
   if (ws.dead || c.is_closing) return false;
   let used = msg.consumed;
   if (!(used >= 0)) used = 0;
@@ -890,6 +865,6 @@ function deliver_empty_piece(c: mg_connection, ws: WsConn): boolean {
   msg.offset = ws.msg_ofs;
   msg.consumed = 0;
   ws.asm_op = 0;
-  call(c, MG_EV_WS_MSG, msg);
+  mg_call_user(c, MG_EV_WS_MSG, msg);
   return true;
 }
