@@ -90,13 +90,7 @@ export function gets(n: number, port: number): number {
   const p = (port === 80 ? B.peer80 : B.peer81) as mg_mock_peer;
   const want = B.reply_len;
   for (let k = 0; k < n; k++) {
-    p.send(B.req, B.req.length, 0);
-    let got = 0;
-    for (let polls = 0; got < want && polls < 20; polls++) {
-      net.now += 1;
-      mg_mgr_poll(mgr, 0);
-      got += p.recv_into(B.back, got, want - got);
-    }
+    const got = net.exchange(mgr, p, B.req, B.req.length, B.back, want, 20);
     if (got !== want || B.back[want - 1] !== 105) B.errors++;
   }
   return B.errors;

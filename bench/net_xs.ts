@@ -4,16 +4,7 @@
 // count around it shows what the core allocates per round trip.
 import { mg_mock, mg_mock_peer } from "../hal/mock.js";
 import { mg_iobuf_del } from "../src/iobuf.js";
-import {
-  MG_EV_READ,
-  MG_EV_WRITE,
-  mg_connection,
-  mg_listen,
-  mg_mgr,
-  mg_mgr_init,
-  mg_mgr_poll,
-  mg_send,
-} from "../src/net.js";
+import { MG_EV_READ, MG_EV_WRITE, mg_connection, mg_listen, mg_mgr, mg_mgr_init, mg_send } from "../src/net.js";
 
 export const ECHO_SIZE = 1024;
 
@@ -52,13 +43,7 @@ export function roundtrips(n: number): number {
   const mgr = B.mgr as mg_mgr;
   const p = B.peer as mg_mock_peer;
   for (let k = 0; k < n; k++) {
-    p.send(B.out, ECHO_SIZE, 0);
-    let got = 0;
-    for (let polls = 0; got < ECHO_SIZE && polls < 100; polls++) {
-      net.now += 1;
-      mg_mgr_poll(mgr, 0);
-      got += p.recv_into(B.back, got, ECHO_SIZE - got);
-    }
+    const got = net.exchange(mgr, p, B.out, ECHO_SIZE, B.back, ECHO_SIZE, 100);
     if (got !== ECHO_SIZE || B.back[ECHO_SIZE - 1] !== B.out[ECHO_SIZE - 1]) B.errors++;
   }
   return B.errors;

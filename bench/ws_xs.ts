@@ -75,13 +75,7 @@ export function echoes(n: number): number {
   const p = B.peer as mg_mock_peer;
   const want = HEADER + MSG_SIZE;
   for (let k = 0; k < n; k++) {
-    p.send(B.frame, B.frame.length, 0);
-    let got = 0;
-    for (let polls = 0; got < want && polls < 100; polls++) {
-      net.now += 1;
-      mg_mgr_poll(mgr, 0);
-      got += p.recv_into(B.back, got, want - got);
-    }
+    const got = net.exchange(mgr, p, B.frame, B.frame.length, B.back, want, 100);
     const b = B.back;
     if (got !== want || b[0] !== 0x81 || b[1] !== 126 || b[want - 1] !== 32 + ((MSG_SIZE - 1) % 95)) B.errors++;
   }
