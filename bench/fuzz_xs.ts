@@ -2,7 +2,7 @@
 // XS worker by bench/fuzz.bench.mjs, which reads the heap after gc() between
 // rounds: a leak (a connection, a closure, a buffer kept per bad request)
 // shows as a count that keeps growing.
-import { mg_mock } from "../hal/mock.js";
+import { mg_mock, mg_mock_bytes } from "../hal/mock.js";
 import { mg_listen, mg_mgr, mg_mgr_init, mg_mgr_poll } from "../src/net.js";
 import { mg_http_listen } from "../src/http.js";
 import { mg_log_set } from "../src/log.js";
@@ -15,11 +15,7 @@ class State {
 }
 const S = new State();
 
-function enc(s: string): Uint8Array {
-  const b = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i) & 255;
-  return b;
-}
+const enc = mg_mock_bytes;
 function rnd(n: number): number {
   let x = S.x;
   x ^= x << 13;

@@ -13,7 +13,7 @@
 // Seeded PRNG, bounded loops: the same bytes on every run and both engines.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { mg_mock, mg_mock_peer } from "../hal/mock.js";
+import { mg_mock, mg_mock_peer, mg_mock_bytes } from "../hal/mock.js";
 import { MG_HTTP_HEAD_TIMEOUT_MS } from "../src/config.js";
 import { MG_EV_CLOSE, mg_connection, mg_listen, mg_mgr, mg_mgr_free, mg_mgr_init, mg_mgr_poll } from "../src/net.js";
 import {
@@ -66,11 +66,7 @@ class Rng {
   }
 }
 
-function enc(s: string): Uint8Array {
-  const b = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i) & 255;
-  return b;
-}
+const enc = mg_mock_bytes;
 function cat(a: Uint8Array, b: Uint8Array): Uint8Array {
   const o = new Uint8Array(a.length + b.length);
   o.set(a, 0);

@@ -22,7 +22,7 @@ export interface hal_caps {
 }
 
 /** Polls cond until it holds or ms pass; returns whether it held. */
-export async function until(cond: () => boolean, ms = 3000): Promise<boolean> {
+export async function until(cond: () => boolean, ms = 5000): Promise<boolean> {
   const end = Date.now() + ms;
   for (;;) {
     if (cond()) return true;

@@ -46,6 +46,7 @@ import {
   mg_set_protocol_http_websocket,
 } from "../src/http.js";
 import { mg_crc32 } from "../src/util.js";
+import { until } from "./hal_suite.js";
 import { echo_http } from "../firmware/echo/main.js";
 import { http_server, http_server_app } from "../firmware/http-server/main.js";
 
@@ -62,14 +63,6 @@ let site_port = 0;
 let up6_port = 0;
 let accepts = 0; // on the echo listener
 
-async function until(cond: () => boolean, ms = 5000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 2));
-  }
-  return true;
-}
 
 interface CurlResult {
   code: number | null;

@@ -3,17 +3,13 @@
 // The same options over the host's filesystem are in http-interop.node.test.ts.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { mg_mock, mg_mock_peer } from "../hal/mock.js";
+import { mg_mock, mg_mock_peer, mg_mock_bytes } from "../hal/mock.js";
 import { MG_IO_SIZE } from "../src/config.js";
 import { mg_fs_packed, type mg_packed_file } from "../src/fs.js";
 import { MG_EV_HTTP_MSG, mg_connection, mg_mgr, mg_mgr_init } from "../src/net.js";
 import { mg_http_listen, mg_http_message, mg_http_serve_dir, mg_http_serve_file, mg_http_serve_opts } from "../src/http.js";
 
-function enc(s: string): Uint8Array {
-  const b = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i) & 255;
-  return b;
-}
+const enc = mg_mock_bytes;
 
 const BIG = new Uint8Array(3 * MG_IO_SIZE + 123);
 for (let i = 0; i < BIG.length; i++) BIG[i] = (i * 31 + 7) & 255;

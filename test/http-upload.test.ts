@@ -4,7 +4,7 @@
 // upload is measured in bench/http.bench.mjs.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { mg_mock } from "../hal/mock.js";
+import { mg_mock, mg_mock_bytes } from "../hal/mock.js";
 import { MG_IO_SIZE } from "../src/config.js";
 import { MG_EV_CLOSE, mg_connection, mg_mgr, mg_mgr_init } from "../src/net.js";
 import {
@@ -24,11 +24,7 @@ import { mg_crc32 } from "../src/util.js";
 const BOUNDARY = "----mgtsBoundary7MA4YWxkTrZu0gW";
 const SIZE = 10 * 1024 * 1024;
 
-function enc(s: string): Uint8Array {
-  const b = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i) & 255;
-  return b;
-}
+const enc = mg_mock_bytes;
 
 /**
  * The file's bytes, made piece by piece (10 MB is never held at once): a

@@ -2,7 +2,7 @@
 // bodies of any size, 6.x events, multipart, bad input. Runs on Node and XS.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { mg_mock, mg_mock_peer } from "../hal/mock.js";
+import { mg_mock, mg_mock_peer, mg_mock_bytes } from "../hal/mock.js";
 import { MG_HTTP_HEAD_TIMEOUT_MS, MG_IO_SIZE, MG_MAX_HTTP_HEADERS } from "../src/config.js";
 import {
   MG_EV_CLOSE,
@@ -56,11 +56,7 @@ import {
 } from "../src/http.js";
 import { mg_str, mg_str_n } from "../src/str.js";
 
-function enc(s: string): Uint8Array {
-  const b = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i) & 255;
-  return b;
-}
+const enc = mg_mock_bytes;
 
 function parse(s: string) {
   const b = enc(s);

@@ -2,7 +2,7 @@
 // control frames, close codes, UTF-8, pieces, 6.x events. Node and XS.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { mg_mock, mg_mock_peer } from "../hal/mock.js";
+import { mg_mock, mg_mock_peer, mg_mock_bytes } from "../hal/mock.js";
 import { MG_IO_SIZE } from "../src/config.js";
 import { MG_EV_CLOSE, MG_EV_ERROR, MG_EV_HTTP_MSG, mg_connection, mg_mgr, mg_mgr_init, mg_send } from "../src/net.js";
 import {
@@ -34,11 +34,7 @@ import {
   mg_ws_wrap,
 } from "../src/ws.js";
 
-function enc(s: string): Uint8Array {
-  const b = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i) & 255;
-  return b;
-}
+const enc = mg_mock_bytes;
 function utf8(s: string): Uint8Array {
   const out: number[] = [];
   for (const ch of s) {

@@ -1,15 +1,7 @@
 // Helpers shared by the WebSocket suites over real sockets (not a suite itself).
 import type { RawData, WebSocket } from "ws";
 
-/** Polls cond until it holds or ms pass; returns whether it held. */
-export async function until(cond: () => boolean, ms = 5000): Promise<boolean> {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (cond()) return true;
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
+export { until } from "./hal_suite.js";
 
 /** A ws message's bytes as one Buffer. */
 export function as_buf(d: RawData): Buffer {
