@@ -18,7 +18,7 @@
 //   all-or-nothing write away from the core by offering at most the writable
 //   count).
 // - Close and error are one state, as ECMA-419's onError is both.
-import type { mg_addr } from "../src/net.js";
+import type { mg_addr } from "../src/addr.js";
 
 /** Socket states returned by mg_hal.state(). */
 export const HAL_CONNECTING = 0; // connect in progress

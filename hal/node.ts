@@ -24,7 +24,7 @@ import { randomFillSync } from "node:crypto";
 import * as dgram from "node:dgram";
 import * as dns from "node:dns";
 import * as net from "node:net";
-import type { mg_addr } from "../src/net.js";
+import type { mg_addr } from "../src/addr.js";
 import { HAL_CONNECTING, HAL_EOF, HAL_ERROR, HAL_OPEN, type mg_hal } from "./hal.js";
 
 const KIND_TCP = 1;

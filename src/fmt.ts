@@ -12,7 +12,7 @@
 // format with a cached charCodeAt, so integers, strings, mg_str and the
 // printers allocate nothing. Floats are formatted with JS number methods,
 // which make strings: that is the one allocating edge.
-import type { mg_addr } from "./net.js";
+import type { mg_addr } from "./addr.js";
 import { mg_is_str, mg_str, mg_utf8_decode, mg_utf8_len } from "./str.js";
 import { mg_base64_char } from "./util.js";
 

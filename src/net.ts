@@ -8,6 +8,7 @@
 // objects, never as fresh ones.
 import type { mg_hal } from "../hal/hal.js";
 import { HAL_CONNECTING, HAL_EOF, HAL_ERROR, HAL_OPEN } from "../hal/hal.js";
+import { mg_addr } from "./addr.js";
 import {
   MG_CONNECT_TIMEOUT_MS,
   MG_DATA_SIZE,
@@ -34,6 +35,8 @@ import {
 } from "./timer.js";
 import { mg_aton, mg_url_host, mg_url_port } from "./url.js";
 import { mg_random_set } from "./util.js";
+
+export { mg_addr }; // lives in addr.ts, below the HAL, fmt and url; users get it here as before
 
 // Events, numbered as Mongoose 7's enum mg_event so handlers port unchanged.
 export const MG_EV_ERROR = 0; // ev_data: string, the error message
@@ -64,19 +67,6 @@ export const MG_EV_USER = 23; // first number free for applications
  * c.fn_data).
  */
 export type mg_event_handler_t = (c: mg_connection, ev: number, ev_data: any, fn_data: any) => void;
-
-/**
- * A network address (Mongoose's struct mg_addr).
- * TypeScript adaptation: port is in host byte order (there are no network-order
- * integers in JavaScript), and ip is a 16-byte array whose first 4 bytes hold
- * an IPv4 address (a.b.c.d = ip[0..3]) when is_ip6 is false.
- */
-export class mg_addr {
-  port = 0;
-  ip = new Uint8Array(16);
-  is_ip6 = false;
-  scope_id = 0;
-}
 
 export class mg_connection {
   next: mg_connection | null = null; // the manager's list of live connections

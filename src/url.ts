@@ -5,7 +5,7 @@
 // bytes, as Mongoose returns pointers into the char *. A string argument is
 // UTF-8 encoded first (an allocation): pass an mg_str on hot paths, and an
 // `out` mg_str to be filled instead of a new one.
-import type { mg_addr } from "./net.js";
+import type { mg_addr } from "./addr.js";
 import { mg_is_str, mg_str, mg_str_n, mg_str_set } from "./str.js";
 
 const cca = String.prototype.charCodeAt;
