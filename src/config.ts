@@ -50,7 +50,7 @@ export const MG_ENABLE_LOG = true;
 export const MG_LOG_LEVEL_DEFAULT = 2;
 /** Hex dumps of traffic for connections with is_hexdumping. */
 export const MG_ENABLE_HEXDUMP = true;
-/** The HTTP protocol (src/http.ts). */
+/** The HTTP protocol (src/http.ts and the src/http_*.ts it re-exports). */
 export const MG_ENABLE_HTTP = true;
 /** WebSocket (src/ws.ts); needs HTTP. */
 export const MG_ENABLE_WS = true;
