@@ -56,3 +56,17 @@ export const MG_ENABLE_HTTP = true;
 export const MG_ENABLE_WS = true;
 /** UDP sockets. */
 export const MG_ENABLE_UDP = true;
+/** SNTP client (src/sntp.ts: mg_sntp_connect, MG_EV_SNTP_TIME); needs UDP. mg_now() stays either way. */
+export const MG_ENABLE_SNTP = true;
+/** How long an SNTP request waits for its reply before it is sent again (mgr.sntp_timeout at run time); each retry waits twice as long. */
+export const MG_SNTP_TIMEOUT_MS = 3000;
+/** Requests sent again before MG_EV_ERROR (2: three requests, 3 + 6 + 12 s with the default timeout). */
+export const MG_SNTP_RETRIES = 2;
+/** JSON-RPC (src/rpc.ts: mg_rpc_add, mg_rpc_process, ...). */
+export const MG_ENABLE_RPC = true;
+/** Methods in one RPC table (mg_rpc_head); mg_rpc_add refuses more. */
+export const MG_MAX_RPC_METHODS = 16;
+/** Longest method name (or glob pattern) of mg_rpc_add, in UTF-8 bytes. */
+export const MG_RPC_NAME_SIZE = 32;
+/** Largest RPC reply frame; a result that does not fit is answered with error -32603. */
+export const MG_RPC_REPLY_SIZE = 1024;

@@ -12,3 +12,4 @@ export * from "./fs.js";
 export * from "./net.js";
 export * from "./http.js";
 export * from "./ws.js";
+export * from "./sntp.js";

@@ -19,6 +19,7 @@ import {
   MG_IO_SIZE,
   MG_MAX_CONNS,
   MG_MAX_TIMERS,
+  MG_SNTP_TIMEOUT_MS,
 } from "./config.js";
 import { mg_print_ip_port, mg_va, mg_vxprintf, mg_xout } from "./fmt.js";
 import { mg_copy, mg_iobuf } from "./iobuf.js";
@@ -139,6 +140,8 @@ export class mg_mgr {
   /** Close a connection that has seen no traffic this long; 0 = never. */
   idle_timeout = MG_IDLE_TIMEOUT_MS;
   connect_timeout = MG_CONNECT_TIMEOUT_MS;
+  /** How long an SNTP request waits before it is sent again (doubling each time); see src/sntp.ts. */
+  sntp_timeout = MG_SNTP_TIMEOUT_MS;
   userdata: any = null;
   hal: mg_hal | null = null;
   pool: mg_connection[] = [];
@@ -213,6 +216,30 @@ export function mg_mgr_init(mgr: mg_mgr, hal?: mg_hal): void {
 export function mg_millis(): number {
   const h = D.clock ?? D.hal;
   return h !== null ? h.millis() : 0;
+}
+
+// The wall clock (Mongoose's mg_now): mg_millis() plus the epoch time at
+// which mg_millis() was 0, which SNTP sets. A module `let`, not an object
+// field: it must stay writable after Moddable's preload.
+let boot_timestamp = 0;
+
+/**
+ * Milliseconds since the Unix epoch once the clock has been set (by SNTP, or
+ * mg_now_set); before that, mg_millis(): the uptime, as in Mongoose.
+ * mg_boot_timestamp() tells which (0 until set).
+ */
+export function mg_now(): number {
+  return mg_millis() + boot_timestamp;
+}
+
+/** Sets the wall clock: epoch_ms is the time now. SNTP calls it; an RTC or GPS driver may too (an mgts addition). */
+export function mg_now_set(epoch_ms: number): void {
+  boot_timestamp = epoch_ms - mg_millis();
+}
+
+/** The epoch time (ms) at which mg_millis() was 0; 0 while the clock is not set (an mgts addition). */
+export function mg_boot_timestamp(): number {
+  return boot_timestamp;
 }
 
 function alloc_conn(mgr: mg_mgr): mg_connection | null {
