@@ -13,3 +13,4 @@ export * from "./net.js";
 export * from "./http.js";
 export * from "./ws.js";
 export * from "./sntp.js";
+export * from "./rpc.js";
