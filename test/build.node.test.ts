@@ -7,7 +7,7 @@ import * as assert from "uvu/assert";
 // rollup.config.js sits at the top, beside build/ where this file runs from
 const { bundle_api: bundle } = await import(new URL("../../rollup.config.js", import.meta.url).href);
 
-test("every feature on: HTTP, WebSocket and logging are in the bundle", async () => {
+test("every feature on: HTTP, WebSocket, SNTP, RPC and logging are in the bundle", async () => {
   const all = await bundle({});
   assert.ok(all.includes("function mg_http_parse"));
   assert.ok(all.includes("function mg_ws_send"));
@@ -23,6 +23,25 @@ test("MG_ENABLE_WS false drops WebSocket; MG_ENABLE_HTTP false drops HTTP and We
   assert.not.ok(no_http.includes("function mg_http_parse"));
   assert.not.ok(no_http.includes("function mg_ws_send"));
   assert.ok(no_ws.length < all.length && no_http.length < no_ws.length, `${all.length} > ${no_ws.length} > ${no_http.length}`);
+});
+
+test("MG_ENABLE_SNTP false drops SNTP (so does MG_ENABLE_UDP false), MG_ENABLE_RPC false drops JSON-RPC; mg_now stays", async () => {
+  const all = await bundle({});
+  assert.ok(all.includes("function mg_sntp_connect"));
+  assert.ok(all.includes("function mg_rpc_process"));
+  const no_sntp = await bundle({ MG_ENABLE_SNTP: false });
+  const no_udp = await bundle({ MG_ENABLE_UDP: false });
+  const no_rpc = await bundle({ MG_ENABLE_RPC: false });
+  for (const b of [no_sntp, no_udp]) {
+    assert.not.ok(b.includes("function mg_sntp_connect"));
+    assert.not.ok(b.includes("kiss-o'-death"));
+    assert.ok(b.includes("function mg_now"), "the wall clock is the core's");
+  }
+  assert.ok(no_sntp.includes("function mg_rpc_process"));
+  assert.not.ok(no_rpc.includes("function mg_rpc_process"));
+  assert.not.ok(no_rpc.includes("Invalid Request"));
+  assert.ok(no_rpc.includes("function mg_sntp_connect"));
+  assert.ok(no_sntp.length < all.length && no_rpc.length < all.length, `${all.length} > ${no_sntp.length}, ${no_rpc.length}`);
 });
 
 test("MG_ENABLE_LOG false and MG_ENABLE_HEXDUMP false shrink the core", async () => {
