@@ -27,6 +27,8 @@ export interface BoardModdableOptions {
   /** Preference domain and key of the settings (NVS: at most 15 characters each). */
   domain?: string;
   key?: string;
+  /** The SNTP server until the settings name another; default Mongoose's, udp://time.google.com:123; "" for none. */
+  sntp?: string;
 }
 
 /** Instrumentation index of a counter, or -1 (release builds have no instrumentation). */
@@ -56,7 +58,9 @@ export class dash_board_moddable implements dash_board {
   private pin: Digital | null = null;
   private level: 0 | 1 = 0;
   private ota: OTA | null = null;
+  private sntp: string;
   constructor(opts: BoardModdableOptions = {}) {
+    this.sntp = opts.sntp ?? "udp://time.google.com:123";
     this.start = Time.ticks;
     this.slots = counter("XS Slot Heap Used");
     this.chunks = counter("XS Chunk Heap Used");
@@ -155,6 +159,9 @@ export class dash_board_moddable implements dash_board {
   }
   reboot(): void {
     System.restart();
+  }
+  sntp_server(): string {
+    return this.sntp;
   }
   private abandon(): void {
     try {

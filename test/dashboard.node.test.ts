@@ -2,8 +2,9 @@
 // /usr/bin/chromium, driven by playwright-core) against the app on the
 // simulator (hal/node, hal/board_node) on 127.0.0.1. Logs in, watches live
 // values change, saves settings and reads them back (also after a restart
-// of the app), uploads a file and compares its bytes on disk, reads the log
-// view. Saves test/artifacts/dashboard.png. Node-only.
+// of the app), sets an SNTP server and sees the clock, uploads a file and
+// compares its bytes on disk, reads the log view. Saves
+// test/artifacts/dashboard.png. Node-only.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -12,11 +13,13 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
+import * as dgram from "node:dgram";
 import { chromium, Browser, Page } from "playwright-core";
 import { mg_hal_node } from "../hal/node.js";
 import { dash_board_node } from "../hal/board_node.js";
 import { mg_mgr, mg_mgr_free } from "../src/net.js";
 import { dash_app, dash_free, main } from "../firmware/dashboard/main.js";
+import { ntp_reply, opts } from "./sntp_util.js";
 
 // page functions run in the browser; this project compiles without the DOM library
 declare const document: any;
@@ -114,7 +117,7 @@ test("the dashboard in headless Chromium: login, live data, settings, restart, u
     await page.waitForFunction(() => document.getElementById("settingsmsg")!.textContent === "Saved", null, { timeout: WAIT });
     await page.waitForFunction(() => document.getElementById("m-pin")!.textContent === "HIGH", null, { timeout: WAIT });
     const saved = JSON.parse(readFileSync(join(dir, "settings.json"), "utf8"));
-    assert.equal(saved, { device_name: "Bench unit 7", log_level: 2, interval_ms: 300, led: true });
+    assert.equal(saved, { device_name: "Bench unit 7", log_level: 2, interval_ms: 300, led: true, sntp: "" });
     // an invalid value is refused with the server's reason, next to the form
     await page.fill("#s-interval", "5");
     await page.$eval("#settings", (f) => f.setAttribute("novalidate", ""));
@@ -124,6 +127,16 @@ test("the dashboard in headless Chromium: login, live data, settings, restart, u
     await page.waitForSelector("#dash", { state: "visible", timeout: WAIT });
     assert.is(await page.inputValue("#s-name"), "Bench unit 7");
     assert.is(await page.inputValue("#s-interval"), "300");
+
+    // the clock: not synced, until an SNTP server is set in the form (a node:dgram one on loopback)
+    assert.is(await page.textContent("#m-time"), "not synced");
+    const ntp = dgram.createSocket("udp4");
+    ntp.on("message", (m, ri) => ntp.send(ntp_reply(new Uint8Array(m), opts(Date.UTC(2024, 4, 1, 12, 0, 0))), ri.port, ri.address));
+    await new Promise<void>((ok) => ntp.bind(0, "127.0.0.1", ok));
+    await page.fill("#s-sntp", `udp://127.0.0.1:${ntp.address().port}`);
+    await page.click("#save");
+    await page.waitForFunction(() => document.getElementById("m-time")!.textContent!.startsWith("2024-05-01 12:00"), null, { timeout: WAIT });
+    ntp.close();
 
     // a restart of the app: the settings come back from the file, the session does not
     stop(sim);

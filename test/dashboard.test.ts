@@ -5,7 +5,8 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { mg_mock, mg_mock_peer } from "../hal/mock.js";
 import { MG_IO_SIZE } from "../src/config.js";
-import { mg_mgr, mg_mgr_free, mg_mgr_init } from "../src/net.js";
+import { mg_boot_timestamp, mg_mgr, mg_mgr_free, mg_mgr_init } from "../src/net.js";
+import { ntp_reply, opts, ReplyOpts } from "./sntp_util.js";
 import { MG_INFO } from "../src/log.js";
 import { mg_crc32 } from "../src/util.js";
 import { mg_utf8_encode } from "../src/str.js";
@@ -39,11 +40,12 @@ interface Rig {
   app: dash_app;
 }
 
-function rig(board?: dash_board_sim): Rig {
+function rig(board?: dash_board_sim, sntp = ""): Rig {
   const net = new mg_mock(64, 1 << 16);
   const mgr = new mg_mgr();
   mg_mgr_init(mgr, net);
   const b = board ?? new dash_board_sim(() => net.now);
+  b.sntp = sntp;
   const app = dash_init(mgr, { url: "http://0.0.0.0:80", board: b, files: FILES, user: "admin", pass: "pw" });
   return { net, mgr, board: b, app };
 }
@@ -186,10 +188,10 @@ test("settings: saved through the JSON API, read back, persisted by the board, l
   const r = rig();
   const t = login(r);
   let res = get(r, "/api/settings", cookie(t));
-  assert.is(res.body, '{"device_name":"mgts-device","log_level":2,"interval_ms":1000,"led":false}');
+  assert.is(res.body, '{"device_name":"mgts-device","log_level":2,"interval_ms":1000,"led":false,"sntp":""}');
   res = post(r, "/api/settings", '{"device_name":"Kitchen \\"east\\"","led":true,"interval_ms":500}', cookie(t) + "Content-Type: application/json\r\n");
   assert.is(res.status, 200, res.body);
-  assert.is(res.body, '{"device_name":"Kitchen \\"east\\"","log_level":2,"interval_ms":500,"led":true}');
+  assert.is(res.body, '{"device_name":"Kitchen \\"east\\"","log_level":2,"interval_ms":500,"led":true,"sntp":""}');
   assert.is(r.board.led_on, true, "applied to the pin");
   assert.is(get(r, "/api/settings", cookie(t)).body, res.body);
   assert.is(r.board.saved, res.body, "persisted");
@@ -220,6 +222,12 @@ test("settings: bad JSON and bad values are 400 with the reason, and change noth
     ['{"device_name":42}', "device_name"],
     ['{"device_name":"a\\nb"}', "device_name"],
     ['{"led":false,"device_name":"' + "x".repeat(33) + '"}', "device_name"],
+    ['{"sntp":"pool.ntp.org"}', "sntp"],
+    ['{"sntp":"tcp://pool.ntp.org:123"}', "sntp"],
+    ['{"sntp":"udp://pool.ntp.org"}', "sntp"],
+    ['{"sntp":"udp://a b:123"}', "sntp"],
+    ['{"sntp":"udp://' + "x".repeat(60) + ':123"}', "sntp"],
+    ['{"sntp":false}', "sntp"],
   ];
   for (const [body, why] of bad) {
     const res = post(r, "/api/settings", body, cookie(t));
@@ -237,6 +245,11 @@ test("dash_settings_parse and dash_name_ok on their own", () => {
   assert.is(dash_settings_parse('{"log_level":4,"unknown":[1,{"a":2}]}', s), "");
   assert.is(s.log_level, 4);
   assert.is(dash_settings_parse("  {}  ", s), "");
+  assert.is(dash_settings_parse('{"sntp":"udp://pool.ntp.org:123"}', s), "");
+  assert.is(s.sntp, "udp://pool.ntp.org:123");
+  assert.is(dash_settings_parse('{"sntp":"UDP://10.0.0.1:10123"}', s), "");
+  assert.is(dash_settings_parse('{"sntp":""}', s), "");
+  assert.is(s.sntp, "");
   assert.ok(dash_name_ok("firmware-1.2_b.bin"));
   for (const n of ["", ".hidden", "../x", "a/b", "a b", "x".repeat(65), "é"]) assert.not.ok(dash_name_ok(n), n);
 });
@@ -436,6 +449,159 @@ test("stats and reboot", () => {
   r.net.poll(r.mgr, 2);
   assert.is(r.board.reboots, 1);
   assert.is(get(r, "/api/nope", cookie(t)).status, 404);
+  done(r);
+});
+
+// --- JSON-RPC over the WebSocket ----------------------------------------------------
+
+/** A client's text frame, masked (a server requires it) with the zero key, so the ASCII payload goes as it is. */
+function ws_text(s: string): string {
+  const n = s.length;
+  const len = n < 126 ? String.fromCharCode(0x80 | n) : String.fromCharCode(0x80 | 126, n >> 8, n & 255);
+  return "\x81" + len + "\0\0\0\0" + s;
+}
+function ws_open(r: Rig, t: string): mg_mock_peer {
+  const p = r.net.client(80)!;
+  p.send(WS_REQ + cookie(t) + "\r\n");
+  r.net.poll(r.mgr, 4);
+  assert.ok(p.recv_str().startsWith("HTTP/1.1 101"));
+  return p;
+}
+/** Sends a frame on the dashboard's WebSocket; returns the RPC replies (the metrics frames left out). */
+function rpc(r: Rig, p: mg_mock_peer, frame: string): any[] {
+  p.send(ws_text(frame));
+  r.net.poll(r.mgr, 3);
+  return frames(p.recv_str())
+    .filter((m) => !m.startsWith('{"t":'))
+    .map((m) => JSON.parse(m));
+}
+
+test("JSON-RPC over the WebSocket: rpc.list, settings.get, settings.set (validated, applied, saved), reboot", () => {
+  const r = rig();
+  const t = login(r);
+  const p = ws_open(r, t);
+  assert.equal(rpc(r, p, '{"id":1,"method":"rpc.list"}'), [{ id: 1, result: ["settings.get", "settings.set", "reboot", "rpc.list"] }]);
+  const [got] = rpc(r, p, '{"jsonrpc":"2.0","id":"a","method":"settings.get"}');
+  assert.equal(got, { id: "a", result: JSON.parse(get(r, "/api/settings", cookie(t)).body) });
+  // set: the same rules and effects as POST /api/settings
+  const [set] = rpc(r, p, '{"id":2,"method":"settings.set","params":{"led":true,"interval_ms":500,"device_name":"Porch"}}');
+  assert.equal(set.result, { device_name: "Porch", log_level: 2, interval_ms: 500, led: true, sntp: "" });
+  assert.is(r.board.led_on, true);
+  assert.is(r.app.settings.interval_ms, 500);
+  assert.equal(JSON.parse(r.board.saved!), set.result, "saved by the board");
+  assert.equal(JSON.parse(get(r, "/api/settings", cookie(t)).body), set.result);
+  // invalid params: -32602 with the reason, nothing changes
+  const bad: [string, string][] = [
+    ['{"id":3,"method":"settings.set","params":{"log_level":9}}', "log_level"],
+    ['{"id":3,"method":"settings.set","params":[true]}', "an object is expected"],
+    ['{"id":3,"method":"settings.set","params":{"led":"on","device_name":"Never"}}', "led"],
+    ['{"id":3,"method":"settings.set"}', "params"],
+  ];
+  for (const [frame, why] of bad) {
+    const [e] = rpc(r, p, frame);
+    assert.is(e.id, 3);
+    assert.is(e.error.code, -32602, frame);
+    assert.ok(e.error.message.includes(why), e.error.message);
+  }
+  assert.is(r.app.settings.device_name, "Porch");
+  assert.equal(JSON.parse(r.board.saved!), set.result);
+  // a notification: applied, not answered
+  assert.equal(rpc(r, p, '{"method":"settings.set","params":{"led":false}}'), []);
+  assert.is(r.board.led_on, false);
+  // reboot: answered first, done after the answer has gone
+  assert.equal(rpc(r, p, '{"id":4,"method":"reboot"}'), [{ id: 4, result: true }]);
+  assert.is(r.board.reboots, 0);
+  r.net.advance(400);
+  r.net.poll(r.mgr, 2);
+  assert.is(r.board.reboots, 1);
+  done(r);
+});
+
+test("JSON-RPC over the WebSocket: unknown methods, bad frames; the socket stays up and keeps its metrics", () => {
+  const r = rig();
+  const t = login(r);
+  const p = ws_open(r, t);
+  assert.equal(rpc(r, p, '{"id":1,"method":"format.disk"}'), [{ id: 1, error: { code: -32601, message: "format.disk not found" } }]);
+  assert.equal(rpc(r, p, "hello"), [{ error: { code: -32700, message: "hello" } }]);
+  assert.equal(rpc(r, p, '{"id":2,"method":"settings.get"'), [{ id: 2, error: { code: -32700, message: '{"id":2,"method":"settings.get"' } }]);
+  assert.equal(rpc(r, p, "[]"), [{ error: { code: -32600, message: "Invalid Request" } }]);
+  assert.equal(rpc(r, p, '{"id":9,"result":1}'), [], "a response is not answered");
+  const big = '{"id":5,"method":"settings.set","params":{"device_name":"' + "n".repeat(1500) + '"}}';
+  const [e] = rpc(r, p, big);
+  assert.is(e.error.code, -32602, "a long frame is read whole (one message up to MG_IO_SIZE)");
+  // still the dashboard's WebSocket: the next tick pushes metrics
+  r.net.advance(1000);
+  r.net.poll(r.mgr, 2);
+  assert.ok(frames(p.recv_str()).some((m) => m.startsWith('{"t":"m"')));
+  done(r);
+});
+
+// --- the clock (SNTP) -----------------------------------------------------------------
+
+const T_SERVER = Date.UTC(2024, 4, 1, 12, 0, 0, 0);
+
+/** The next SNTP request the server at srv has, after polling up to n times step ms apart; null if none came. */
+function sntp_request(r: Rig, srv: mg_mock_peer, n: number, step: number): Uint8Array | null {
+  for (let i = 0; i < n; i++) {
+    const d = srv.recvfrom();
+    if (d !== null) return d;
+    r.net.poll(r.mgr, 1, step);
+  }
+  return srv.recvfrom();
+}
+function sntp_answer(r: Rig, srv: mg_mock_peer, req: Uint8Array, o: ReplyOpts): void {
+  const c = r.app.sntp_conn;
+  assert.ok(c !== null, "an exchange in flight");
+  assert.ok(srv.sendto(c!.loc.port, ntp_reply(req, o)));
+  r.net.poll(r.mgr, 2);
+}
+
+test("the clock: the board's SNTP server is asked at start, the time is in the metrics, hourly after that; failures back off", () => {
+  assert.is(mg_boot_timestamp(), 0, "no suite above sets the clock");
+  const r = rig(undefined, "udp://127.0.0.1:123");
+  const srv = r.net.udp(123);
+  r.net.keep_log = true;
+  const t = login(r);
+  assert.is(JSON.parse(get(r, "/api/settings", cookie(t)).body).sntp, "udp://127.0.0.1:123", "the board's default");
+  assert.is(JSON.parse(get(r, "/api/stats", cookie(t)).body).time, 0, "not synced yet");
+  let req = sntp_request(r, srv, 5, 1);
+  assert.ok(req !== null, "asked at start");
+  sntp_answer(r, srv, req!, opts(T_SERVER));
+  const time = JSON.parse(get(r, "/api/stats", cookie(t)).body).time;
+  assert.ok(time >= T_SERVER && time < T_SERVER + 1000, `${time - T_SERVER}`);
+  assert.ok(r.net.log_text.includes("clock set by SNTP: 2024-05-01T12:00:00"), r.net.log_text);
+  // the next sync an hour later, not before
+  assert.is(sntp_request(r, srv, 3590, 1000), null);
+  req = sntp_request(r, srv, 20, 1000);
+  assert.ok(req !== null, "an hour later");
+  // a Kiss-o'-Death: asked again after a minute
+  sntp_answer(r, srv, req!, opts(T_SERVER, (o) => ((o.stratum = 0), (o.refid = "RATE"))));
+  assert.ok(r.net.log_text.includes("kiss-o'-death RATE"));
+  assert.is(sntp_request(r, srv, 55, 1000), null);
+  req = sntp_request(r, srv, 10, 1000);
+  assert.ok(req !== null, "a minute later");
+  // no answer at all: the client's own retries (3 s, 6 s, 12 s), then two minutes
+  let n = 0;
+  while (sntp_request(r, srv, 30, 1000) !== null) n++;
+  assert.is(n, 2, "two retries by the client");
+  assert.is(sntp_request(r, srv, 80, 1000), null, "then quiet for two minutes");
+  assert.ok(sntp_request(r, srv, 60, 1000) !== null);
+  done(r);
+});
+
+test("the clock: the sntp setting moves to another server at once; an empty one stops asking", () => {
+  const r = rig(undefined, "udp://127.0.0.1:123");
+  const a = r.net.udp(123);
+  const b = r.net.udp(1123);
+  const t = login(r);
+  assert.ok(sntp_request(r, a, 5, 1) !== null);
+  assert.is(post(r, "/api/settings", '{"sntp":"udp://127.0.0.1:1123"}', cookie(t)).status, 200);
+  const req = sntp_request(r, b, 5, 1);
+  assert.ok(req !== null, "the new server, at once");
+  sntp_answer(r, b, req!, opts(T_SERVER + 5000));
+  assert.ok(Math.abs(JSON.parse(get(r, "/api/stats", cookie(t)).body).time - (T_SERVER + 5000)) < 1000);
+  assert.is(post(r, "/api/settings", '{"sntp":""}', cookie(t)).status, 200);
+  assert.is(sntp_request(r, a, 100, 60000) ?? sntp_request(r, b, 1, 1), null, "nobody asked for 100 minutes");
   done(r);
 });
 

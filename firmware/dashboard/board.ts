@@ -45,6 +45,8 @@ export interface dash_board {
   upload_end(commit: boolean): string;
   /** Restarts the device (the app on the simulator). */
   reboot(): void;
+  /** The SNTP server the clock is set from until the settings name another: "udp://host:port", or "" for none. */
+  sntp_server(): string;
 }
 
 /**
@@ -68,6 +70,8 @@ export class dash_board_sim implements dash_board {
   up_done = false;
   /** Uploads larger than this are refused while they stream. */
   up_max = 1 << 20;
+  /** The default SNTP server: none, so that nothing reaches the internet unless asked (tests, the simulator). */
+  sntp = "";
   private walk = -55;
   private seed = 12345;
   constructor(millis: () => number) {
@@ -123,5 +127,8 @@ export class dash_board_sim implements dash_board {
   }
   reboot(): void {
     this.reboots++;
+  }
+  sntp_server(): string {
+    return this.sntp;
   }
 }

@@ -15,7 +15,13 @@
 //   GET  /api/log?since=N  {"lines":[...],"next":M}: the log ring from line N, what fits
 //   POST /api/upload     multipart/form-data with one file, any size, streamed to the board
 //   POST /api/reboot     restarts the device
-//   GET  /websocket      every interval_ms: {"t":"m",...metrics}, then new log lines
+//   GET  /websocket      every interval_ms: {"t":"m",...metrics}, then new log lines;
+//                        JSON-RPC requests sent on it are answered on it (settings.get,
+//                        settings.set, reboot, rpc.list)
+//
+// The clock: the "sntp" setting (default: the board's server) is asked for
+// the time at start, every hour, and after a failure with a backoff; the
+// metrics carry it as "time" once synced (mg_now()).
 //
 // Memory: everything the app keeps is made in dash_init (the log ring, the
 // session table, the frame buffer, the metrics); a request allocates only
@@ -29,12 +35,15 @@ import {
   MG_EV_HTTP_PART_DATA,
   MG_EV_HTTP_PART_END,
   MG_EV_HTTP_REQUEST_CANCEL,
+  MG_EV_SNTP_TIME,
+  MG_EV_WS_MSG,
   MG_INFO,
   MG_ERROR,
   MG_JSON_NOT_FOUND,
   MG_TIMER_ONCE,
   MG_TIMER_REPEAT,
   WEBSOCKET_OP_TEXT,
+  mg_boot_timestamp,
   mg_connection,
   mg_fs_packed,
   mg_http_creds,
@@ -56,9 +65,18 @@ import {
   mg_mgr,
   mg_mgr_init,
   mg_mgr_run,
+  mg_now,
   mg_packed_file,
   mg_print_esc,
   mg_random,
+  mg_rpc_add,
+  mg_rpc_err,
+  mg_rpc_head,
+  mg_rpc_list,
+  mg_rpc_ok,
+  mg_rpc_process,
+  mg_rpc_req,
+  mg_sntp_connect,
   mg_str,
   mg_str_set,
   mg_timer,
@@ -66,6 +84,7 @@ import {
   mg_timer_free,
   mg_va,
   mg_vxprintf,
+  mg_ws_message,
   mg_ws_send,
   mg_ws_upgrade,
   mg_xout,
@@ -105,6 +124,9 @@ const UP_LABEL = "dash:upload";
 const UP_401 = "dash:upload:401";
 const UP_BUSY = "dash:upload:busy";
 const JSON_HDR = "Content-Type: application/json\r\nCache-Control: no-store\r\n";
+/** SNTP: sync again this long after a success; after a failure wait SNTP_RETRY_MS, doubling up to SNTP_RESYNC_MS. */
+const SNTP_RESYNC_MS = 3600 * 1000;
+const SNTP_RETRY_MS = 60 * 1000;
 
 /** The settings: what the form edits, the REST API carries and the board persists. */
 export class dash_settings {
@@ -112,11 +134,14 @@ export class dash_settings {
   log_level = 2;
   interval_ms = 1000;
   led = false;
+  /** The SNTP server, "udp://host:port"; "" keeps the clock unset. */
+  sntp = "";
   copy(from: dash_settings): void {
     this.device_name = from.device_name;
     this.log_level = from.log_level;
     this.interval_ms = from.interval_ms;
     this.led = from.led;
+    this.sntp = from.sntp;
   }
 }
 
@@ -190,6 +215,18 @@ export class dash_app {
   // the listener's URL and port (the real one when the URL asked for port 0)
   url = "";
   port = 0;
+  // SNTP: the server in use, its exchange in flight, when to ask next, the wait after a failure
+  sntp_url = "";
+  sntp_conn: mg_connection | null = null;
+  sntp_next = 0;
+  sntp_wait = SNTP_RETRY_MS;
+  /** Set by settings_update: its error was the input's (400), not the board's (500). */
+  bad_input = false;
+  // JSON-RPC over the WebSocket: the methods, the request (reused per frame), scratch
+  rpc = new mg_rpc_head();
+  rpc_req = new mg_rpc_req();
+  rpc_len = [0];
+  rpc_view = mg_str();
   constructor(mgr: mg_mgr, board: dash_board, user: string, pass: string, files: mg_packed_file[]) {
     this.mgr = mgr;
     this.board = board;
@@ -244,7 +281,10 @@ function settings_json(app: dash_app): void {
   a[3] = s.log_level;
   a[4] = s.interval_ms;
   a[5] = s.led ? "true" : "false";
-  frame_fmt(app, '{"device_name":%m,"log_level":%d,"interval_ms":%d,"led":%s}');
+  a[6] = mg_print_esc;
+  a[7] = 0;
+  a[8] = s.sntp;
+  frame_fmt(app, '{"device_name":%m,"log_level":%d,"interval_ms":%d,"led":%s,"sntp":%m}');
 }
 
 /** The metrics as JSON into the frame. */
@@ -269,7 +309,8 @@ function metrics_json(app: dash_app): void {
   a[11] = mg_print_esc;
   a[12] = 0;
   a[13] = app.board.name;
-  frame_fmt(app, '{"t":"m","uptime":%lu,"heap_free":%lu,"heap_total":%lu,"rssi":%d,"temp":%.1f,"pin":%d,"conns":%d,"log_next":%lu,"name":%m,"board":%m}');
+  a[14] = mg_boot_timestamp() !== 0 ? Math.floor(mg_now()) : 0; // 0: the clock is not set
+  frame_fmt(app, '{"t":"m","uptime":%lu,"heap_free":%lu,"heap_total":%lu,"rssi":%d,"temp":%.1f,"pin":%d,"conns":%d,"log_next":%lu,"name":%m,"board":%m,"time":%lu}');
 }
 
 /**
@@ -365,7 +406,20 @@ export function dash_settings_parse(body: mg_str | string, into: dash_settings):
     if (v === undefined) return "led: true or false is expected";
     into.led = v;
   }
+  if (has_key(b, "$.sntp")) {
+    const v = mg_json_get_str(b, "$.sntp");
+    if (v === null || !sntp_url_ok(v)) return 'sntp: "" or "udp://host:port" is expected';
+    into.sntp = v;
+  }
   return "";
+}
+
+/** "" (no SNTP) or udp://host:port, at most 64 printable characters without spaces. */
+function sntp_url_ok(v: string): boolean {
+  if (v === "") return true;
+  if (v.length > 64 || !/^udp:\/\/[^:/]+:\d{1,5}$/i.test(v)) return false;
+  for (let i = 0; i < v.length; i++) if (v.charCodeAt(i) <= 32 || v.charCodeAt(i) >= 127) return false;
+  return true;
 }
 
 /** Makes the settings take effect: log level, the LED, the push interval. */
@@ -375,6 +429,44 @@ function settings_apply(app: dash_app): void {
   app.board.led(s.led);
   if (app.timer !== null) mg_timer_free(app.mgr, app.timer);
   app.timer = mg_timer_add(app.mgr, s.interval_ms, MG_TIMER_REPEAT, dash_tick, app);
+  if (s.sntp !== app.sntp_url) {
+    // another server (or none): drop the exchange in flight, ask the new one now
+    if (app.sntp_conn !== null) app.sntp_conn.is_closing = true;
+    app.sntp_conn = null;
+    app.sntp_url = s.sntp;
+    app.sntp_next = 0;
+    app.sntp_wait = SNTP_RETRY_MS;
+  }
+  sntp_poll(app);
+}
+
+/** Asks the SNTP server for the time when it is due and nothing is in flight. */
+function sntp_poll(app: dash_app): void {
+  if (app.sntp_url === "" || app.sntp_conn !== null) return;
+  const now = app.mgr.hal!.millis();
+  if (now < app.sntp_next) return;
+  app.sntp_conn = mg_sntp_connect(app.mgr, app.sntp_url, dash_sntp_fn as any, app);
+  if (app.sntp_conn === null) sntp_failed(app, now);
+}
+
+function sntp_failed(app: dash_app, now: number): void {
+  app.sntp_next = now + app.sntp_wait;
+  MG_INFO("dash: SNTP: next try in %d s", app.sntp_wait / 1000);
+  app.sntp_wait = app.sntp_wait * 2 < SNTP_RESYNC_MS ? app.sntp_wait * 2 : SNTP_RESYNC_MS;
+}
+
+function dash_sntp_fn(c: mg_connection, ev: number, ev_data: any, app: dash_app): void {
+  if (c !== app.sntp_conn) return; // one for a server the settings dropped
+  const now = app.mgr.hal!.millis();
+  if (ev === MG_EV_SNTP_TIME) {
+    app.sntp_next = now + SNTP_RESYNC_MS;
+    app.sntp_wait = SNTP_RETRY_MS;
+    MG_INFO("dash: clock set by SNTP: %s", new Date(ev_data as number).toISOString());
+  } else if (ev === MG_EV_CLOSE) {
+    // closed without a time (MG_EV_ERROR, whose reason mg_error logged): back off
+    app.sntp_conn = null;
+    if (app.sntp_next <= now) sntp_failed(app, now);
+  }
 }
 
 // --- sessions -------------------------------------------------------------------------
@@ -449,19 +541,28 @@ function logout(app: dash_app, c: mg_connection, hm: mg_http_message): void {
   mg_http_reply(c, 200, JSON_HDR + "Set-Cookie: access_token=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0\r\n", '{"ok":true}\n');
 }
 
-function settings_set(app: dash_app, c: mg_connection, hm: mg_http_message): void {
+/**
+ * Validates settings JSON over a copy of the settings, then applies and
+ * saves them; the settings JSON is left in app.frame. Returns "" or the
+ * reason, with app.bad_input telling a bad request from a board failure.
+ */
+function settings_update(app: dash_app, body: mg_str): string {
   app.pending.copy(app.settings);
-  const why = dash_settings_parse(hm.body, app.pending);
-  if (why !== "") return reply_error(c, 400, why);
+  const why = dash_settings_parse(body, app.pending);
+  app.bad_input = why !== "";
+  if (why !== "") return why;
   app.settings.copy(app.pending);
   settings_apply(app);
   settings_json(app);
   const err = app.board.settings_save(app.frame, frame_view(app).len);
-  if (err !== "") {
-    MG_ERROR("dash: settings not saved: %s", err);
-    return reply_error(c, 500, err);
-  }
-  MG_INFO("dash: settings saved");
+  if (err !== "") MG_ERROR("dash: settings not saved: %s", err);
+  else MG_INFO("dash: settings saved");
+  return err;
+}
+
+function settings_set(app: dash_app, c: mg_connection, hm: mg_http_message): void {
+  const err = settings_update(app, hm.body);
+  if (err !== "") return reply_error(c, app.bad_input ? 400 : 500, err);
   mg_http_reply(c, 200, JSON_HDR, frame_view(app));
 }
 
@@ -489,17 +590,61 @@ function api(app: dash_app, c: mg_connection, hm: mg_http_message): void {
   }
   if (is(uri, "/api/log")) return log_get(app, c, hm);
   if (is(uri, "/api/reboot") && post) {
-    MG_INFO("dash: reboot requested");
     mg_http_reply(c, 200, JSON_HDR, '{"ok":true}\n');
-    // after the answer has gone out
-    mg_timer_add(app.mgr, 300, MG_TIMER_ONCE, dash_reboot, app);
-    return;
+    return reboot_soon(app);
   }
   reply_error(c, 404, "no such API");
 }
 
 function dash_reboot(app: dash_app): void {
   app.board.reboot();
+}
+/** Reboots once the answer has gone out. */
+function reboot_soon(app: dash_app): void {
+  MG_INFO("dash: reboot requested");
+  mg_timer_add(app.mgr, 300, MG_TIMER_ONCE, dash_reboot, app);
+}
+
+// --- JSON-RPC over the WebSocket ---------------------------------------------------------
+
+/** The RPC reply's pfn: one text frame per reply to the WebSocket the request came on. */
+function rpc_ws_out(buf: Uint8Array, ofs: number, len: number, c: mg_connection): void {
+  const app = c.fn_data as dash_app;
+  if (mg_ws_send(c, mg_str_set(app.rpc_view, buf, ofs, len), len, WEBSOCKET_OP_TEXT) === 0) {
+    MG_ERROR("dash: RPC reply dropped: the send buffer is full");
+  }
+}
+
+function rpc_settings_get(r: mg_rpc_req): void {
+  const app = r.req_data as dash_app;
+  settings_json(app);
+  mg_rpc_ok(r, "%s", frame_view(app));
+}
+
+/** settings.set: params is an object with any of the settings, as POST /api/settings takes. */
+function rpc_settings_set(r: mg_rpc_req): void {
+  const app = r.req_data as dash_app;
+  const ofs = mg_json_get(r.frame, "$.params", app.rpc_len);
+  if (ofs < 0) return mg_rpc_err(r, -32602, '"params: an object with the settings to change is expected"');
+  const err = settings_update(app, mg_str_set(app.rpc_view, r.frame.buf, r.frame.ofs + ofs, app.rpc_len[0]));
+  if (err !== "") return mg_rpc_err(r, app.bad_input ? -32602 : -32603, "%m", mg_print_esc, 0, err);
+  mg_rpc_ok(r, "%s", frame_view(app));
+}
+
+function rpc_reboot(r: mg_rpc_req): void {
+  mg_rpc_ok(r, "true");
+  reboot_soon(r.req_data as dash_app);
+}
+
+function rpc_init(app: dash_app): void {
+  mg_rpc_add(app.rpc, "rpc.list", mg_rpc_list, null);
+  mg_rpc_add(app.rpc, "reboot", rpc_reboot, null);
+  mg_rpc_add(app.rpc, "settings.set", rpc_settings_set, null);
+  mg_rpc_add(app.rpc, "settings.get", rpc_settings_get, null);
+  const r = app.rpc_req;
+  r.head = app.rpc;
+  r.pfn = rpc_ws_out;
+  r.req_data = app;
 }
 
 // --- upload: multipart part events, one file streamed to the board ----------------
@@ -623,6 +768,13 @@ export function dash_handler(c: mg_connection, ev: number, ev_data: any, app: da
         ws_push(app, c, frame_view(app).len);
       }
     } else mg_http_serve_dir(c, hm, app.serve);
+  } else if (ev === MG_EV_WS_MSG) {
+    if (c.label !== WS_LABEL) return;
+    const r = app.rpc_req;
+    r.frame = (ev_data as mg_ws_message).data;
+    r.pfn_data = c;
+    mg_rpc_process(r);
+    r.pfn_data = null;
   } else if (ev === MG_EV_HTTP_REQUEST_CANCEL) {
     upload_gone(app, c);
   } else if (ev === MG_EV_CLOSE) {
@@ -658,6 +810,7 @@ function ws_push(app: dash_app, c: mg_connection, metrics_len: number): void {
 
 /** Every interval_ms: one metrics frame to every dashboard WebSocket, then their new log lines. */
 function dash_tick(app: dash_app): void {
+  sntp_poll(app);
   let n = -1;
   for (let c = app.mgr.conns; c !== null; c = c.next) {
     if (!c.is_websocket || c.is_closing || c.is_draining || c.label !== WS_LABEL) continue;
@@ -684,8 +837,11 @@ function log_sink(buf: Uint8Array, ofs: number, len: number, app: dash_app): voi
 export function dash_init(mgr: mg_mgr, opts: DashOptions): dash_app {
   const app = new dash_app(mgr, opts.board, opts.user ?? "admin", opts.pass ?? "admin", opts.files);
   mg_log_set_fn(log_sink, app);
+  rpc_init(app);
+  app.settings.sntp = opts.board.sntp_server();
   const saved = opts.board.settings_load();
   if (saved !== null) {
+    app.pending.copy(app.settings); // keys the saved settings lack keep their defaults
     const why = dash_settings_parse(saved, app.pending);
     if (why === "") app.settings.copy(app.pending);
     else MG_ERROR("dash: saved settings ignored: %s", why);
@@ -707,6 +863,8 @@ export function dash_init(mgr: mg_mgr, opts: DashOptions): dash_app {
 export function dash_free(app: dash_app): void {
   if (app.timer !== null) mg_timer_free(app.mgr, app.timer);
   app.timer = null;
+  app.sntp_url = "";
+  if (app.sntp_conn !== null) app.sntp_conn.is_closing = true;
   mg_log_set_fn(null);
 }
 

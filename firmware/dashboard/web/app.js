@@ -67,6 +67,7 @@ function fillSettings(s) {
   $("s-level").value = String(s.log_level);
   $("s-interval").value = s.interval_ms;
   $("s-led").checked = !!s.led;
+  $("s-sntp").value = s.sntp || "";
   $("title").textContent = s.device_name;
   document.title = s.device_name + " · dashboard";
 }
@@ -141,6 +142,7 @@ function metrics(m) {
   $("m-temp").textContent = m.temp.toFixed(1) + " °C";
   $("m-pin").textContent = m.pin ? "HIGH" : "LOW";
   $("m-conns").textContent = m.conns;
+  $("m-time").textContent = m.time ? new Date(m.time).toISOString().slice(0, 19).replace("T", " ") : "not synced";
   $("title").textContent = m.name;
   push("temp", m.temp);
   push("rssi", m.rssi);
@@ -212,6 +214,7 @@ $("settings").addEventListener("submit", async (ev) => {
     log_level: Number($("s-level").value),
     interval_ms: Number($("s-interval").value),
     led: $("s-led").checked,
+    sntp: $("s-sntp").value.trim(),
   };
   const r = await call("/api/settings", {
     method: "POST",
