@@ -252,6 +252,14 @@ function sntp_cb(c: mg_connection, ev: number, ev_data: any): void {
   } else if (ev === MG_EV_CONNECT) mg_sntp_request(c);
 }
 
+const cca = String.prototype.charCodeAt;
+const UDP = "udp://";
+/** url starts with udp:// (any case), read without slicing (no heap slots on XS). */
+function is_udp(url: string): boolean {
+  for (let i = 0; i < 6; i++) if ((cca.call(url, i) | 0x20) !== cca.call(UDP, i)) return false;
+  return true;
+}
+
 /**
  * Connects to an SNTP server and asks it the time (Mongoose's
  * mg_sntp_connect). url: "udp://host:port"; null means Mongoose's default,
@@ -261,7 +269,7 @@ function sntp_cb(c: mg_connection, ev: number, ev_data: any): void {
  */
 export function mg_sntp_connect(mgr: mg_mgr, url: string | null, fn: mg_event_handler_t | null, fn_data: any): mg_connection | null {
   const u = url ?? DEFAULT_URL;
-  if (u.slice(0, 6).toLowerCase() !== "udp://") {
+  if (!is_udp(u)) {
     MG_ERROR("mg_sntp_connect %s: a udp:// URL is expected", u);
     return null;
   }
