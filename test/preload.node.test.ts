@@ -533,6 +533,7 @@ function work_timers(): void {
 function work_dashboard(cap: number): void {
   const r = rig(cap);
   const board = new D.dash_board_sim(() => r.net.now);
+  board.sntp = "udp://127.0.0.1:123"; // nobody answers: the dashboard's retries run
   const app = D.dash_init(r.mgr, { url: "http://0.0.0.0:80", board, files: FILES, user: "admin", pass: "pw" });
   const ask = (text: string | Uint8Array) => exchange(r, r.net.client(80)!, text, 40);
   const post = (uri: string, body: string, hdrs = "") => ask(`POST ${uri} HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n${hdrs}\r\n${body}`);
@@ -557,10 +558,51 @@ function work_dashboard(cap: number): void {
   const ws = exchange(r, p, `GET /websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n${ck}\r\n`, 3000);
   assert.match(ws, /^HTTP\/1.1 101/);
   assert.ok(ws.includes("uptime") || ws.length > 200, "metrics pushed");
+  assert.ok(exchange(r, p, frame(1, '{"id":1,"method":"settings.set","params":{"led":false}}'), 30).includes('"led":false'));
+  assert.ok(exchange(r, p, frame(1, '{"id":2,"method":"rpc.list"}'), 30).includes("settings.get"));
   exchange(r, p, frame(8, new Uint8Array([3, 232])), 30);
   assert.match(post("/api/logout", "", ck), /^HTTP\/1.1 200/);
   assert.is(D.dash_name_ok("../x"), false);
   D.dash_free(app);
+  M.mg_mgr_free(r.mgr);
+}
+
+/** SNTP: a good answer, a Kiss-o'-Death, no answer (the retries); JSON-RPC: every kind of frame. */
+function work_sntp_rpc(cap: number): void {
+  const r = rig(cap);
+  const srv = r.net.udp(123);
+  for (const stratum of [2, 0]) {
+    const c = M.mg_sntp_connect(r.mgr, "udp://127.0.0.1:123", null, null)!;
+    r.net.poll(r.mgr, 3);
+    const req = srv.recvfrom()!;
+    const rep = new Uint8Array(48);
+    rep[0] = 0x24;
+    rep[1] = stratum;
+    rep[40] = 0xe9;
+    for (let i = 0; i < 8; i++) rep[24 + i] = req[40 + i];
+    srv.sendto(c.loc.port, rep);
+    r.net.poll(r.mgr, 3);
+  }
+  assert.ok(M.mg_boot_timestamp() !== 0, "the clock was set");
+  M.mg_sntp_connect(r.mgr, "udp://127.0.0.1:123", null, null);
+  r.net.poll(r.mgr, 30, 1000);
+  assert.is(r.mgr.conns, null, "every exchange over");
+  const head = new M.mg_rpc_head();
+  M.mg_rpc_add(head, "rpc.list", M.mg_rpc_list, null);
+  M.mg_rpc_add(head, "sum", (q) => M.mg_rpc_ok(q, "%g", (M.mg_json_get_num(q.frame, "$.params[0]") ?? 0) + 1), null);
+  M.mg_rpc_add(head, "", () => {}, null);
+  const io = new M.mg_iobuf(4096);
+  const req = new M.mg_rpc_req();
+  req.head = head;
+  req.pfn = M.mg_pfn_iobuf;
+  req.pfn_data = io;
+  const frames = ['{"id":1,"method":"sum","params":[1]}', '{"id":2,"method":"rpc.list"}', '{"id":3,"method":"no"}', "boo", "[1]", '{"id":4,"result":1}', "x".repeat(300)];
+  for (const f of frames) {
+    req.frame = M.mg_str(f);
+    M.mg_rpc_process(req);
+  }
+  assert.ok(io.len > 0);
+  M.mg_rpc_del(head, null);
   M.mg_mgr_free(r.mgr);
 }
 
@@ -600,6 +642,7 @@ async function workload(): Promise<void> {
     work_http(cap);
     work_ws_client(cap);
     work_dashboard(cap);
+    work_sntp_rpc(cap);
   }
   work_helpers();
   work_timers();
