@@ -7,10 +7,6 @@ import * as assert from "uvu/assert";
 import * as dgram from "node:dgram";
 import { mg_hal_node } from "../hal/node.js";
 import {
-  MG_EV_CLOSE,
-  MG_EV_ERROR,
-  MG_EV_SNTP_TIME,
-  mg_connection,
   mg_mgr,
   mg_mgr_free,
   mg_mgr_init,
@@ -18,7 +14,7 @@ import {
   mg_now,
 } from "../src/net.js";
 import { mg_sntp_connect } from "../src/sntp.js";
-import { nonce, ntp_reply, opts } from "./sntp_util.js";
+import { Got, nonce, ntp_reply, opts, sntp_fn } from "./sntp_util.js";
 import { until } from "./hal_suite.js";
 
 type Behaviour = (req: Uint8Array, n: number) => (Uint8Array | string)[];
@@ -42,27 +38,13 @@ class Server {
   }
 }
 
-class Got {
-  time = -1;
-  times = 0;
-  errors: string[] = [];
-  closed = false;
-}
-function fn(c: mg_connection, ev: number, ev_data: any, g: Got): void {
-  if (ev === MG_EV_SNTP_TIME) {
-    g.time = ev_data;
-    g.times++;
-  } else if (ev === MG_EV_ERROR) g.errors.push(ev_data);
-  else if (ev === MG_EV_CLOSE) g.closed = true;
-}
-
 /** A manager running over real sockets, an SNTP exchange with the server at port, until it closes. */
 async function exchange(port: number, timeout_ms: number): Promise<Got> {
   const mgr = new mg_mgr();
   mg_mgr_init(mgr, mg_hal_node());
   mgr.sntp_timeout = timeout_ms;
   const got = new Got();
-  assert.ok(mg_sntp_connect(mgr, `udp://127.0.0.1:${port}`, fn as any, got) !== null);
+  assert.ok(mg_sntp_connect(mgr, `udp://127.0.0.1:${port}`, sntp_fn as any, got) !== null);
   mg_mgr_run(mgr, 20);
   const closed = await until(() => got.closed, 10000);
   mg_mgr_free(mgr);

@@ -7,9 +7,6 @@ import * as assert from "uvu/assert";
 import { mg_mock, mg_mock_peer } from "../hal/mock.js";
 import { MG_SNTP_RETRIES, MG_SNTP_TIMEOUT_MS } from "../src/config.js";
 import {
-  MG_EV_CLOSE,
-  MG_EV_ERROR,
-  MG_EV_SNTP_TIME,
   mg_boot_timestamp,
   mg_connection,
   mg_millis,
@@ -20,25 +17,9 @@ import {
   mg_now_set,
 } from "../src/net.js";
 import { mg_sntp_connect, mg_sntp_parse, mg_sntp_request } from "../src/sntp.js";
-import { nonce, ntp_reply, opts, ReplyOpts } from "./sntp_util.js";
+import { Got, nonce, ntp_reply, opts, ReplyOpts, sntp_fn } from "./sntp_util.js";
 
 const T = Date.UTC(2024, 4, 1, 12, 0, 0, 250); // the server's time in these tests
-
-class Got {
-  time = -1;
-  at = 0; // mg_millis() at MG_EV_SNTP_TIME
-  times = 0;
-  errors: string[] = [];
-  closed = false;
-}
-function fn(c: mg_connection, ev: number, ev_data: any, g: Got): void {
-  if (ev === MG_EV_SNTP_TIME) {
-    g.time = ev_data;
-    g.at = mg_millis();
-    g.times++;
-  } else if (ev === MG_EV_ERROR) g.errors.push(ev_data);
-  else if (ev === MG_EV_CLOSE) g.closed = true;
-}
 
 interface Rig {
   net: mg_mock;
@@ -53,7 +34,7 @@ function rig(url = "udp://127.0.0.1:123"): Rig {
   mg_mgr_init(mgr, net);
   const srv = net.udp(123);
   const got = new Got();
-  const c = mg_sntp_connect(mgr, url, fn as any, got)!;
+  const c = mg_sntp_connect(mgr, url, sntp_fn as any, got)!;
   assert.ok(c !== null);
   return { net, mgr, srv, got, c };
 }
@@ -161,7 +142,7 @@ test("mgr.sntp_timeout sets the wait at run time", () => {
   mgr.sntp_timeout = 200;
   net.udp(123);
   const got = new Got();
-  mg_sntp_connect(mgr, "udp://127.0.0.1:123", fn as any, got);
+  mg_sntp_connect(mgr, "udp://127.0.0.1:123", sntp_fn as any, got);
   for (let i = 0; i < 20 && !got.closed; i++) net.poll(mgr, 1, 100); // 200 + 400 + 800 ms
   assert.equal(got.errors, ["SNTP: no reply after 3 requests"]);
   mg_mgr_free(mgr);
@@ -268,7 +249,7 @@ test("mg_sntp_request: refused while resolving; sends a new request with a new n
   net.dns("time.example", "127.0.0.1");
   net.dns_delay = 50;
   const got = new Got();
-  const c = mg_sntp_connect(mgr, "udp://time.example:123", fn as any, got)!;
+  const c = mg_sntp_connect(mgr, "udp://time.example:123", sntp_fn as any, got)!;
   assert.ok(c.is_resolving);
   assert.is(mg_sntp_request(c), false, "wait until resolved");
   for (let i = 0; i < 60 && srv.available === 0; i++) net.poll(mgr, 1);
@@ -294,15 +275,15 @@ test("mg_sntp_connect: null is Mongoose's default server; a URL that is not udp:
   const srv = net.udp(123);
   net.dns("time.google.com", "127.0.0.1");
   const got = new Got();
-  assert.is(mg_sntp_connect(mgr, "tcp://127.0.0.1:123", fn as any, got), null);
-  assert.is(mg_sntp_connect(mgr, "time.google.com:123", fn as any, got), null);
-  const c = mg_sntp_connect(mgr, null, fn as any, got)!;
+  assert.is(mg_sntp_connect(mgr, "tcp://127.0.0.1:123", sntp_fn as any, got), null);
+  assert.is(mg_sntp_connect(mgr, "time.google.com:123", sntp_fn as any, got), null);
+  const c = mg_sntp_connect(mgr, null, sntp_fn as any, got)!;
   assert.ok(c !== null);
   for (let i = 0; i < 10 && srv.available === 0; i++) net.poll(mgr, 1);
   assert.ok(srv.recvfrom() !== null, "time.google.com:123 asked");
   net.dns("nowhere.example", "");
   const bad = new Got();
-  mg_sntp_connect(mgr, "udp://nowhere.example:123", fn as any, bad);
+  mg_sntp_connect(mgr, "udp://nowhere.example:123", sntp_fn as any, bad);
   net.poll(mgr, 3);
   assert.equal(bad.errors, ["DNS lookup failed"]);
   mg_mgr_free(mgr);
@@ -330,7 +311,7 @@ test("many exchanges in a row leave nothing behind: pool and sockets free", () =
   const sockets = net.in_use();
   const got = new Got();
   for (let k = 0; k < 100; k++) {
-    const c = mg_sntp_connect(mgr, "udp://127.0.0.1:123", fn as any, got)!;
+    const c = mg_sntp_connect(mgr, "udp://127.0.0.1:123", sntp_fn as any, got)!;
     net.poll(mgr, 1);
     const req = srv.recvfrom()!;
     // a mix: good, KoD, garbage

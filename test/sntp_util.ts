@@ -1,4 +1,24 @@
-// A test SNTP server's packets, shared by the SNTP suites (not a suite itself).
+// A test SNTP server's packets and a client handler that records what it
+// got, shared by the SNTP suites (not a suite itself).
+import { MG_EV_CLOSE, MG_EV_ERROR, MG_EV_SNTP_TIME, mg_connection, mg_millis } from "../src/net.js";
+
+/** What an SNTP client's handler (sntp_fn) saw. */
+export class Got {
+  time = -1;
+  at = 0; // mg_millis() at MG_EV_SNTP_TIME
+  times = 0;
+  errors: string[] = [];
+  closed = false;
+}
+/** The handler: fn_data is a Got. */
+export function sntp_fn(c: mg_connection, ev: number, ev_data: any, g: Got): void {
+  if (ev === MG_EV_SNTP_TIME) {
+    g.time = ev_data;
+    g.at = mg_millis();
+    g.times++;
+  } else if (ev === MG_EV_ERROR) g.errors.push(ev_data);
+  else if (ev === MG_EV_CLOSE) g.closed = true;
+}
 
 export const NTP_TO_UNIX = 2208988800;
 
