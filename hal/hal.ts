@@ -18,6 +18,10 @@
 //   all-or-nothing write away from the core by offering at most the writable
 //   count).
 // - Close and error are one state, as ECMA-419's onError is both.
+// - TLS is a property of a socket, below the core: tls() wraps an open TCP
+//   socket; the core keeps moving plaintext through read() and write(), and
+//   sees the handshake as the state HAL_TLS_HS. A HAL without tls() cannot do
+//   TLS, and the core refuses https://, wss:// and mqtts:// over it.
 import type { mg_addr } from "../src/addr.js";
 
 /** Socket states returned by mg_hal.state(). */
@@ -25,6 +29,41 @@ export const HAL_CONNECTING = 0; // connect in progress
 export const HAL_OPEN = 1; // connected, or a listener / UDP socket that is bound
 export const HAL_EOF = 2; // the peer closed and every received byte has been read
 export const HAL_ERROR = 3; // refused, reset, or any other failure (ECMA-419 onError)
+export const HAL_TLS_HS = 4; // after tls(): the handshake runs; then HAL_OPEN, or HAL_ERROR with error() naming the cause
+
+/**
+ * What the core hands to tls(): one object per pooled connection, filled
+ * before each call. Certificates and keys are bytes (PEM, or DER for one
+ * certificate or key) or PEM text, as the app passed them.
+ */
+export interface mg_hal_tls {
+  /** The accepting side (a TLS server on an accepted socket). */
+  server: boolean;
+  /** Trusted CAs. Client: null = the platform's roots. Server: non-null asks for and checks client certificates. */
+  ca: Uint8Array | string | null;
+  /** Our certificate and its private key: a server's (required), or a client's for mutual TLS. */
+  cert: Uint8Array | string | null;
+  key: Uint8Array | string | null;
+  /** Client: the SNI name, and the name the server's certificate must carry (a DNS name or an IP literal). */
+  name: string;
+  /** Accept any certificate and name (the core logs a warning). */
+  skip_verification: boolean;
+}
+
+/**
+ * The causes tls() failures are reported with (error()), the same words on
+ * every HAL; a HAL adds its detail in parentheses.
+ */
+export const TLS_UNKNOWN_CA = "TLS: unknown CA";
+export const TLS_WRONG_NAME = "TLS: wrong host name";
+export const TLS_EXPIRED = "TLS: certificate expired";
+export const TLS_NOT_YET_VALID = "TLS: certificate not yet valid";
+export const TLS_HANDSHAKE = "TLS: handshake failed";
+export const TLS_NOT_TLS = "TLS: peer is not TLS";
+export const TLS_CLOSED = "TLS: closed during handshake";
+export const TLS_REJECTED = "TLS: peer rejected our certificate";
+export const TLS_NO_CLIENT_CERT = "TLS: no client certificate";
+export const TLS_BAD_CREDENTIALS = "TLS: bad certificate or key";
 
 export interface mg_hal {
   /** Short name for logs and the README ("node", "mock", "ecma419"). */
@@ -87,4 +126,17 @@ export interface mg_hal {
   resolved(req: number, out: mg_addr): number;
   /** Forgets a pending request. */
   resolve_cancel(req: number): void;
+
+  /**
+   * TLS, where the platform has it (absent: no TLS). Starts TLS on h, an
+   * open TCP socket whose bytes the core has not read yet: state() is
+   * HAL_TLS_HS, with readable() and writable() 0, until the handshake and
+   * the verification of the peer succeed (HAL_OPEN) or fail (HAL_ERROR).
+   * From then on read() gives plaintext and write() takes plaintext. Nothing
+   * the core writes reaches the peer before verification has succeeded. o is
+   * read during the call only. Never throws: a failure is HAL_ERROR.
+   */
+  tls?(h: number, o: mg_hal_tls): void;
+  /** Why h is in HAL_ERROR: one of the TLS_* causes above (with detail), or "" when the HAL has no cause to give. */
+  error?(h: number): string;
 }

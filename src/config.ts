@@ -70,3 +70,11 @@ export const MG_MAX_RPC_METHODS = 16;
 export const MG_RPC_NAME_SIZE = 32;
 /** Largest RPC reply frame; a result that does not fit is answered with error -32603. */
 export const MG_RPC_REPLY_SIZE = 1024;
+/**
+ * TLS (src/tls.ts: mg_tls_init; https://, wss://, mqtts:// URLs). It needs a
+ * HAL that has TLS (hal/node.ts; the mock); false removes it from the bundle,
+ * and TLS URLs then fail with MG_EV_ERROR "TLS not available".
+ */
+export const MG_ENABLE_TLS = true;
+/** TLS connections alive at once per manager; more fail with MG_EV_ERROR. A board sets what its heap holds. */
+export const MG_MAX_TLS_CONNS = 32;

@@ -10,6 +10,7 @@ export * from "./json.js";
 export * from "./util.js";
 export * from "./fs.js";
 export * from "./net.js";
+export * from "./tls.js";
 export * from "./http.js";
 export * from "./ws.js";
 export * from "./sntp.js";

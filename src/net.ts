@@ -6,18 +6,20 @@
 // core allocates nothing on the data path: accept, read, write, events and
 // close reuse those objects. Event data is passed as numbers or preallocated
 // objects, never as fresh ones.
-import type { mg_hal } from "../hal/hal.js";
-import { HAL_CONNECTING, HAL_EOF, HAL_ERROR, HAL_OPEN } from "../hal/hal.js";
+import type { mg_hal, mg_hal_tls } from "../hal/hal.js";
+import { HAL_CONNECTING, HAL_EOF, HAL_ERROR, HAL_OPEN, HAL_TLS_HS } from "../hal/hal.js";
 import { mg_addr } from "./addr.js";
 import {
   MG_CONNECT_TIMEOUT_MS,
   MG_DATA_SIZE,
   MG_DNS_TIMEOUT_MS,
   MG_ENABLE_HEXDUMP,
+  MG_ENABLE_TLS,
   MG_ENABLE_UDP,
   MG_IDLE_TIMEOUT_MS,
   MG_IO_SIZE,
   MG_MAX_CONNS,
+  MG_MAX_TLS_CONNS,
   MG_MAX_TIMERS,
   MG_SNTP_TIMEOUT_MS,
 } from "./config.js";
@@ -34,7 +36,8 @@ import {
   mg_timer_poll,
   mg_timer_unlink,
 } from "./timer.js";
-import { mg_aton, mg_url_host, mg_url_port } from "./url.js";
+import { tls_params, type mg_tls_opts } from "./tls.js";
+import { mg_aton, mg_url_host, mg_url_is_ssl, mg_url_port } from "./url.js";
 import { mg_random_set } from "./util.js";
 
 export { mg_addr }; // lives in addr.ts, below the HAL, fmt and url; users get it here as before
@@ -46,7 +49,7 @@ export const MG_EV_POLL = 2; // ev_data: number, mg_millis()
 export const MG_EV_RESOLVE = 3; // host name resolved
 export const MG_EV_CONNECT = 4; // outbound connection established
 export const MG_EV_ACCEPT = 5; // inbound connection accepted
-export const MG_EV_TLS_HS = 6; // reserved: mgts has no TLS
+export const MG_EV_TLS_HS = 6; // TLS handshake done, the peer verified (ev_data: null)
 export const MG_EV_READ = 7; // ev_data: number, bytes appended to c.recv
 export const MG_EV_WRITE = 8; // ev_data: number, bytes written from c.send
 export const MG_EV_CLOSE = 9; // connection about to be freed
@@ -87,6 +90,10 @@ export class mg_connection {
   label = "";
   /** Scratch bytes for the application or a protocol (Mongoose's c->data). */
   data: Uint8Array;
+  /** The TLS options given to mg_tls_init (Mongoose's c->tls holds its TLS state; here the HAL holds that). */
+  tls: mg_tls_opts | null = null;
+  /** The URL given to mg_connect ("" otherwise): its host is the TLS name by default. */
+  url = "";
   is_listening = false;
   is_client = false;
   is_accepted = false;
@@ -115,6 +122,9 @@ export class mg_connection {
   resolve_req = -1;
   /** A pipe end made by mg_mkpipe: fed by mg_wakeup, no HAL socket. */
   is_pipe = false;
+  /** TLS started in the HAL (counted in mgr.tls_conns); tls_hal is what it was given, made once per pooled connection. */
+  tls_on = false;
+  tls_hal: mg_hal_tls | null = null;
   /** mg_millis() of the last byte in or out, or of the start of a connect/resolve. */
   last_io = 0;
   /**
@@ -140,6 +150,8 @@ export class mg_mgr {
   /** Close a connection that has seen no traffic this long; 0 = never. */
   idle_timeout = MG_IDLE_TIMEOUT_MS;
   connect_timeout = MG_CONNECT_TIMEOUT_MS;
+  /** Connections with TLS started, at most MG_MAX_TLS_CONNS. */
+  tls_conns = 0;
   /** How long an SNTP request waits before it is sent again (doubling each time); see src/sntp.ts. */
   sntp_timeout = MG_SNTP_TIMEOUT_MS;
   userdata: any = null;
@@ -283,6 +295,9 @@ function reset_conn(c: mg_connection): void {
   c.deadline = 0;
   c.resolve_req = -1;
   c.is_pipe = false;
+  c.tls = null;
+  c.url = "";
+  c.tls_on = false;
 }
 
 function free_conn(mgr: mg_mgr, c: mg_connection): void {
@@ -294,6 +309,7 @@ function free_conn(mgr: mg_mgr, c: mg_connection): void {
     if (p !== null) p.next = c.next;
   }
   if (c.fd >= 0) mgr.hal!.close(c.fd);
+  if (c.tls_on) mgr.tls_conns--;
   if (c.resolve_req >= 0) mgr.hal!.resolve_cancel(c.resolve_req);
   reset_conn(c);
   c.in_use = false;
@@ -388,14 +404,27 @@ function is_udp_url(url: string): boolean {
 
 // --- listen and connect -----------------------------------------------
 
+/** Whether TLS can be used: built in (MG_ENABLE_TLS) and the HAL has it. */
+function tls_capable(hal: mg_hal): boolean {
+  return MG_ENABLE_TLS && hal.tls !== undefined;
+}
+
 /**
  * Creates a listening connection: tcp://ip:port (any scheme but udp:// means
  * TCP) or udp://ip:port. Returns null on failure. An empty host means 0.0.0.0.
+ * A TLS scheme (https://, wss://, mqtts://...) sets is_tls, which accepted
+ * connections inherit: mg_tls_init on MG_EV_ACCEPT (or on the listener)
+ * gives them the certificate. Without TLS in the build or the HAL it fails.
  */
 export function mg_listen(mgr: mg_mgr, url: string, fn: mg_event_handler_t | null, fn_data: any): mg_connection | null {
   const hal = mgr.hal!;
   const udp = is_udp_url(url);
   if (udp && !MG_ENABLE_UDP) return null;
+  const tls = mg_url_is_ssl(url);
+  if (tls && !tls_capable(hal)) {
+    MG_ERROR("listen %s: TLS not available", url);
+    return null;
+  }
   const c = alloc_conn(mgr);
   if (c === null) {
     MG_ERROR("listen %s: connection pool is full (MG_MAX_CONNS)", url);
@@ -418,6 +447,7 @@ export function mg_listen(mgr: mg_mgr, url: string, fn: mg_event_handler_t | nul
   hal.addr(fd, true, c.loc);
   c.is_listening = true;
   c.is_udp = udp;
+  c.is_tls = tls;
   c.fn = fn;
   c.fn_data = fn_data;
   MG_DEBUG("%lu listening on %s", c.id, url);
@@ -430,6 +460,13 @@ export function mg_listen(mgr: mg_mgr, url: string, fn: mg_event_handler_t | nul
  * (MG_EV_RESOLVE), IP literals connect at once. The connection is
  * established asynchronously: MG_EV_CONNECT, or MG_EV_ERROR. Returns null if
  * the pool is full or the url is empty.
+ *
+ * A TLS scheme (mg_url_is_ssl: https://, wss://, mqtts://, ssl://, tls://,
+ * tcps://) sets is_tls: TLS starts after MG_EV_CONNECT, with the options of
+ * an mg_tls_init call on MG_EV_CONNECT if there is one, else with the
+ * platform's CAs and the URL's host as the name. Where TLS is not available
+ * such a URL fails with MG_EV_ERROR "TLS not available" and nothing is sent
+ * (Mongoose would connect in plaintext).
  */
 export function mg_connect(mgr: mg_mgr, url: string, fn: mg_event_handler_t | null, fn_data: any): mg_connection | null {
   return mg_connect_svc(mgr, url, fn, fn_data, null, null);
@@ -452,12 +489,18 @@ export function mg_connect_svc(
   }
   c.is_client = true;
   c.is_udp = is_udp_url(url);
+  c.is_tls = mg_url_is_ssl(url);
+  c.url = url;
   c.fn = fn;
   c.fn_data = fn_data;
   c.pfn = pfn;
   c.pfn_data = pfn_data;
   mg_call(c, MG_EV_OPEN, url);
   if (c.is_closing) return c;
+  if (c.is_tls && !tls_capable(mgr.hal!)) {
+    mg_error(c, "TLS not available");
+    return c;
+  }
   const host = mg_url_host(url);
   const literal = mg_aton(host, c.rem);
   c.rem.port = mg_url_port(url);
@@ -706,6 +749,8 @@ function poll_accept(mgr: mg_mgr, hal: mg_hal, lc: mg_connection): void {
     c.fn_data = lc.fn_data;
     c.pfn = lc.pfn;
     c.pfn_data = lc.pfn_data;
+    c.is_tls = lc.is_tls; // TLS starts at the connection's first poll, after MG_EV_ACCEPT
+    c.tls = lc.tls;
     MG_DEBUG("%lu accepted on %lu", c.id, lc.id);
     mg_call(c, MG_EV_OPEN, null);
     if (!c.is_closing) mg_call(c, MG_EV_ACCEPT, null);
@@ -730,6 +775,8 @@ function poll_io(mgr: mg_mgr, hal: mg_hal, c: mg_connection, now: number): void 
     mg_call(c, MG_EV_CONNECT, null);
     if (c.is_closing) return;
   }
+  // TLS starts after MG_EV_CONNECT / MG_EV_ACCEPT, before any byte is read or written
+  if (MG_ENABLE_TLS && c.is_tls && !tls_ready(mgr, hal, c, now)) return;
 
   // Read: at most one read per poll, as Mongoose; the rest waits for the next.
   const r = c.recv;
@@ -758,12 +805,17 @@ function poll_io(mgr: mg_mgr, hal: mg_hal, c: mg_connection, now: number): void 
   } else if (!c.is_udp) {
     const st = hal.state(fd);
     if (st === HAL_EOF || st === HAL_ERROR) {
-      // Mongoose closes quietly on EOF or a reset: no MG_EV_ERROR.
+      // Mongoose closes quietly on EOF or a reset: no MG_EV_ERROR. A TLS
+      // failure (a bad record, an alert) is reported with its cause.
+      const why = MG_ENABLE_TLS && c.is_tls && st === HAL_ERROR && hal.error !== undefined ? hal.error(fd) : "";
+      if (why !== "") mg_error(c, "%s", why);
       c.is_closing = true;
       return;
     }
   }
   if (c.is_closing) return;
+  // mg_tls_init on MG_EV_READ (STARTTLS): what follows it is encrypted
+  if (MG_ENABLE_TLS && c.is_tls && !tls_ready(mgr, hal, c, now)) return;
 
   // Write
   const s = c.send;
@@ -800,6 +852,59 @@ function poll_io(mgr: mg_mgr, hal: mg_hal, c: mg_connection, now: number): void 
     MG_DEBUG("%lu idle for %d ms, closing", c.id, now - c.last_io);
     c.is_closing = true;
   }
+}
+
+/** Whether c's TLS lets bytes through: starts it if mg_tls_init asked, waits for the handshake. */
+function tls_ready(mgr: mg_mgr, hal: mg_hal, c: mg_connection, now: number): boolean {
+  if (!c.tls_on && !tls_start(mgr, hal, c, now)) return false;
+  return !c.is_tls_hs || tls_handshake(mgr, hal, c, now);
+}
+
+/** Starts TLS on c's socket; false (with MG_EV_ERROR) when it cannot. */
+function tls_start(mgr: mg_mgr, hal: mg_hal, c: mg_connection, now: number): boolean {
+  if (!tls_capable(hal)) {
+    mg_error(c, "TLS not available");
+    return false;
+  }
+  if (c.is_udp) {
+    mg_error(c, "TLS over UDP is not supported");
+    return false;
+  }
+  if (mgr.tls_conns >= MG_MAX_TLS_CONNS) {
+    mg_error(c, "TLS: too many TLS connections (MG_MAX_TLS_CONNS)");
+    return false;
+  }
+  const p = (c.tls_hal ??= { server: false, ca: null, cert: null, key: null, name: "", skip_verification: false });
+  const why = tls_params(c, p);
+  if (why !== "") {
+    mg_error(c, "%s", why);
+    return false;
+  }
+  if (p.skip_verification) MG_ERROR("%lu TLS: skip_verification: the peer's certificate and name are NOT checked", c.id);
+  mgr.tls_conns++;
+  c.tls_on = true;
+  c.is_tls_hs = true;
+  c.last_io = now; // the handshake gets connect_timeout of its own
+  hal.tls!(c.fd, p);
+  return true;
+}
+
+/** Waits for the handshake: true once it is done (MG_EV_TLS_HS fired), false while it runs or when it failed. */
+function tls_handshake(mgr: mg_mgr, hal: mg_hal, c: mg_connection, now: number): boolean {
+  const st = hal.state(c.fd);
+  if (st === HAL_TLS_HS) {
+    if (mgr.connect_timeout > 0 && now - c.last_io > mgr.connect_timeout) mg_error(c, "TLS handshake timeout");
+    return false;
+  }
+  if (st !== HAL_OPEN && st !== HAL_EOF) {
+    const why = hal.error !== undefined ? hal.error(c.fd) : "";
+    mg_error(c, "%s", why !== "" ? why : "TLS handshake failed");
+    return false;
+  }
+  c.is_tls_hs = false;
+  c.last_io = now;
+  mg_call(c, MG_EV_TLS_HS, null);
+  return !c.is_closing;
 }
 
 function dump(c: mg_connection, dir: string, buf: Uint8Array, ofs: number, n: number): void {
