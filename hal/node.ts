@@ -20,12 +20,38 @@
 //   re-arms it on every poll, and that is what keeps a server running. When
 //   the last wake function is unregistered the timer is dropped, so a
 //   stopped manager whose handles are all closed lets the process exit.
-import { randomFillSync } from "node:crypto";
+// - TLS (tls()): node:tls wraps the connected socket, as a client
+//   (tls.connect with the socket: Node verifies the chain and the name) or
+//   as a server (a TLSSocket). Bytes read before tls() and not taken by the
+//   core go back into the socket for the handshake. Secure contexts are
+//   cached per certificate set, so a connection does not parse its PEM
+//   again. What Node allocates per record (Buffers, its TLS state, about
+//   50 KB per connection in OpenSSL) is the platform's, not the core's.
+import { X509Certificate, createPrivateKey, randomFillSync } from "node:crypto";
 import * as dgram from "node:dgram";
 import * as dns from "node:dns";
 import * as net from "node:net";
+import * as tls from "node:tls";
 import type { mg_addr } from "../src/addr.js";
-import { HAL_CONNECTING, HAL_EOF, HAL_ERROR, HAL_OPEN, type mg_hal } from "./hal.js";
+import {
+  HAL_CONNECTING,
+  HAL_EOF,
+  HAL_ERROR,
+  HAL_OPEN,
+  HAL_TLS_HS,
+  TLS_BAD_CREDENTIALS,
+  TLS_CLOSED,
+  TLS_EXPIRED,
+  TLS_HANDSHAKE,
+  TLS_NOT_TLS,
+  TLS_NOT_YET_VALID,
+  TLS_NO_CLIENT_CERT,
+  TLS_REJECTED,
+  TLS_UNKNOWN_CA,
+  TLS_WRONG_NAME,
+  type mg_hal,
+  type mg_hal_tls,
+} from "./hal.js";
 
 const KIND_TCP = 1;
 const KIND_LISTENER = 2;
@@ -45,12 +71,18 @@ const UDP_MAX = 65507;
 const LINGER_MS = 5000;
 /** Resolves in flight at once. */
 const MAX_RESOLVES = 32;
+/** Secure contexts kept (one per distinct CA/certificate/key set). */
+const MAX_CONTEXTS = 8;
 
 /** One socket behind a handle. A fresh record per socket, so late events of a closed socket touch only its own dead record. */
 class Rec {
   kind: number;
   closed = false;
-  st = HAL_CONNECTING; // HAL_CONNECTING, HAL_OPEN or HAL_ERROR; HAL_EOF is derived in state()
+  st = HAL_CONNECTING; // HAL_CONNECTING, HAL_OPEN, HAL_TLS_HS or HAL_ERROR; HAL_EOF is derived in state()
+  err = ""; // the cause of HAL_ERROR, for error(): TLS failures only
+  tls = false; // tcp is a TLSSocket
+  name = ""; // TLS client: the name checked
+  unwatch: (() => void) | null = null; // takes watch_tcp's listeners off tcp
   ended = false; // TCP: the peer sent FIN
   paused = false;
   tcp: net.Socket | null = null;
@@ -136,7 +168,7 @@ export function mg_hal_node(): mg_hal {
 
   function watch_tcp(r: Rec, s: net.Socket): void {
     s.setNoDelay(true);
-    s.on("data", (b: Buffer) => {
+    const on_data = (b: Buffer): void => {
       if (r.closed) return;
       r.chunks.push(b);
       r.queued += b.length;
@@ -145,23 +177,40 @@ export function mg_hal_node(): mg_hal {
         s.pause();
       }
       wake();
-    });
-    s.on("end", () => {
+    };
+    const on_end = (): void => {
       r.ended = true;
       if (!r.closed) wake();
-    });
+    };
     // Always listened to: an unhandled 'error' would kill the process.
-    s.on("error", () => {
+    const on_error = (e: unknown): void => {
+      if (r.tls && r.err === "") r.err = tls_cause(e, r.st === HAL_TLS_HS, r.name);
       r.st = HAL_ERROR;
       if (!r.closed) wake();
-    });
-    s.on("close", () => {
-      if (!r.ended) r.st = HAL_ERROR;
+    };
+    const on_close = (): void => {
+      if (!r.ended) {
+        if (r.st === HAL_TLS_HS && r.err === "") r.err = TLS_CLOSED;
+        r.st = HAL_ERROR;
+      }
       if (!r.closed) wake();
-    });
-    s.on("drain", () => {
+    };
+    const on_drain = (): void => {
       if (!r.closed) wake();
-    });
+    };
+    s.on("data", on_data);
+    s.on("end", on_end);
+    s.on("error", on_error);
+    s.on("close", on_close);
+    s.on("drain", on_drain);
+    r.unwatch = () => {
+      s.off("data", on_data);
+      s.off("end", on_end);
+      s.off("error", on_error);
+      s.off("close", on_close);
+      s.off("drain", on_drain);
+      s.on("error", ignore); // the TLSSocket reports the raw socket's errors
+    };
   }
 
   function tcp_listen(addr: mg_addr): number {
@@ -259,6 +308,94 @@ export function mg_hal_node(): mg_hal {
     t.unref(); // the socket keeps the process alive while it flushes; the timer need not
     s.once("close", () => clearTimeout(t));
     s.end(() => s.destroy());
+  }
+
+  // --- TLS ------------------------------------------------------------------
+
+  const contexts: Ctx[] = [];
+
+  /** The secure context for o's CA, certificate and key: cached, made once per set. */
+  function context(o: mg_hal_tls): tls.SecureContext {
+    for (const c of contexts) if (same(c.ca, o.ca) && same(c.cert, o.cert) && same(c.key, o.key)) return c.ctx;
+    const opts: tls.SecureContextOptions = {};
+    if (o.ca !== null) opts.ca = pem_certs(o.ca);
+    if (o.cert !== null) opts.cert = pem_certs(o.cert);
+    if (o.key !== null) opts.key = pem_key(o.key);
+    const ctx = tls.createSecureContext(opts);
+    contexts.unshift(new Ctx(o, ctx));
+    if (contexts.length > MAX_CONTEXTS) contexts.pop();
+    return ctx;
+  }
+
+  function tls_fail(r: Rec, why: string): void {
+    r.st = HAL_ERROR;
+    r.err = why;
+    wake();
+  }
+
+  function tls_start(h: number, o: mg_hal_tls): void {
+    const r = get(h);
+    if (r === null || r.kind !== KIND_TCP || r.tcp === null || r.tls) return;
+    if (r.st !== HAL_OPEN) return tls_fail(r, TLS_CLOSED);
+    const raw = r.tcp;
+    r.unwatch!();
+    r.tls = true;
+    r.name = o.name;
+    if (r.ended) {
+      // The peer closed before the handshake began: what it sent tells whether it speaks TLS at all.
+      const first = r.chunks.length > 0 ? r.chunks[0][r.head] : 0x16;
+      return tls_fail(r, first === 0x16 ? TLS_CLOSED : TLS_NOT_TLS + " (it sent plaintext and closed)");
+    }
+    // Bytes that arrived before the core asked for TLS belong to the handshake.
+    raw.pause();
+    if (r.queued > 0) {
+      const first = r.chunks[0].subarray(r.head);
+      raw.unshift(r.chunks.length === 1 ? first : Buffer.concat([first, ...r.chunks.slice(1)]));
+    }
+    r.chunks.length = 0;
+    r.head = r.queued = 0;
+    r.paused = false;
+    r.st = HAL_TLS_HS;
+    let ts: tls.TLSSocket;
+    try {
+      const ctx = context(o);
+      if (o.server) {
+        // Mutual TLS: a CA asks for client certificates; Node leaves checking them to whoever made the socket.
+        const mutual = o.ca !== null && !o.skip_verification;
+        ts = new tls.TLSSocket(raw, { isServer: true, secureContext: ctx, requestCert: mutual, rejectUnauthorized: mutual });
+        ts.on("secure", () => {
+          if (r.closed) return;
+          const bad = mutual ? client_cert_error(ts) : "";
+          if (bad !== "") {
+            tls_fail(r, bad);
+            ts.destroy();
+            return;
+          }
+          r.st = HAL_OPEN;
+          wake();
+        });
+      } else {
+        // SNI carries names only; an IP literal is checked against the certificate's IP addresses.
+        const ip = net.isIP(o.name) !== 0;
+        ts = tls.connect({
+          socket: raw,
+          secureContext: ctx,
+          servername: ip || o.name === "" ? undefined : o.name,
+          host: o.name,
+          rejectUnauthorized: !o.skip_verification,
+        });
+        ts.on("secureConnect", () => {
+          if (r.closed) return;
+          r.st = HAL_OPEN;
+          wake();
+        });
+      }
+    } catch (e) {
+      raw.destroy();
+      return tls_fail(r, TLS_BAD_CREDENTIALS + " (" + message(e) + ")");
+    }
+    r.tcp = ts;
+    watch_tcp(r, ts);
   }
 
   // --- UDP ------------------------------------------------------------------
@@ -414,7 +551,7 @@ export function mg_hal_node(): mg_hal {
       const r = get(h);
       if (r === null) return 0;
       if (r.kind === KIND_UDP) return r.chunks.length > 0 ? r.chunks[0].length : 0;
-      return r.queued;
+      return r.st === HAL_TLS_HS ? 0 : r.queued;
     },
 
     writable(h) {
@@ -538,12 +675,129 @@ export function mg_hal_node(): mg_hal {
     resolve_cancel(req) {
       if (req >= 0 && req < reqs.length) reqs[req] = null;
     },
+
+    tls: tls_start,
+
+    error(h) {
+      const r = get(h);
+      return r === null ? "" : r.err;
+    },
   };
   return hal;
 }
 
 function ignore(): void {
   // UDP is lossy: a failed send is a lost datagram, not a socket error.
+}
+
+// --- TLS: certificates, and Node's errors in the HAL's words -------------------
+
+class Ctx {
+  ca: Uint8Array | string | null;
+  cert: Uint8Array | string | null;
+  key: Uint8Array | string | null;
+  ctx: tls.SecureContext;
+  constructor(o: mg_hal_tls, ctx: tls.SecureContext) {
+    this.ca = o.ca;
+    this.cert = o.cert;
+    this.key = o.key;
+    this.ctx = ctx;
+  }
+}
+
+function same(a: Uint8Array | string | null, b: Uint8Array | string | null): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a === "string" || typeof b === "string") return false;
+  return a.length === b.length && Buffer.compare(a, b) === 0;
+}
+
+function as_buffer(b: Uint8Array | string): Buffer {
+  return typeof b === "string" ? Buffer.from(b, "latin1") : Buffer.from(b.buffer, b.byteOffset, b.length);
+}
+
+function is_pem(b: Uint8Array | string): boolean {
+  return as_buffer(b).includes("-----BEGIN");
+}
+
+/** Certificates as Node takes them: PEM as given; a DER certificate converted. */
+function pem_certs(b: Uint8Array | string): string | Buffer {
+  if (is_pem(b)) return typeof b === "string" ? b : as_buffer(b);
+  return new X509Certificate(as_buffer(b)).toString();
+}
+
+/** A private key as Node takes it: PEM as given; DER (PKCS#8, PKCS#1 or SEC1) converted. */
+function pem_key(b: Uint8Array | string): string | Buffer {
+  if (is_pem(b)) return typeof b === "string" ? b : as_buffer(b);
+  const der = as_buffer(b);
+  let last: unknown = null;
+  for (const type of ["pkcs8", "pkcs1", "sec1"] as const) {
+    try {
+      return createPrivateKey({ key: der, format: "der", type }).export({ format: "pem", type: "pkcs8" });
+    } catch (e) {
+      last = e;
+    }
+  }
+  throw last;
+}
+
+function message(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  const i = m.indexOf("\n");
+  return i >= 0 ? m.slice(0, i) : m;
+}
+
+/** Why a server's TLSSocket must refuse its client's certificate ("" when it is good). */
+function client_cert_error(ts: tls.TLSSocket): string {
+  // Node checks client certificates only for sockets that a tls.Server made;
+  // ours is made by hand, so ask OpenSSL's verdict the way tls.Server does.
+  const h = (ts as any)._handle;
+  if (h === null || h === undefined || typeof h.verifyError !== "function") return TLS_HANDSHAKE + " (cannot verify client certificates)";
+  const e = h.verifyError();
+  return e ? tls_cause(e, true, "") + " (client)" : "";
+}
+
+const UNKNOWN_CA = [
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "CERT_UNTRUSTED",
+  "CERT_SIGNATURE_FAILURE",
+  "INVALID_CA",
+];
+const NOT_TLS = [
+  "ERR_SSL_WRONG_VERSION_NUMBER",
+  "ERR_SSL_HTTP_REQUEST",
+  "ERR_SSL_HTTPS_PROXY_REQUEST",
+  "ERR_SSL_PACKET_LENGTH_TOO_LONG",
+  "ERR_SSL_UNKNOWN_PROTOCOL",
+  "ERR_SSL_RECORD_LAYER_FAILURE",
+];
+/** Alerts a peer sends when it will not take our certificate. */
+const CERT_ALERT = /unknown ca|bad certificate|certificate (expired|revoked|unknown|required)|unsupported certificate|access denied/;
+
+/**
+ * A Node/OpenSSL TLS error as one of the HAL's causes (hal.ts). in_hs: it
+ * ended the handshake; after it, a reset or a broken pipe is a plain socket
+ * error ("": the core closes quietly, as for TCP).
+ */
+function tls_cause(e: unknown, in_hs: boolean, name: string): string {
+  const x = e as { code?: unknown; reason?: unknown };
+  const code = typeof x?.code === "string" ? x.code : "";
+  const reason = typeof x?.reason === "string" ? x.reason : "";
+  if (UNKNOWN_CA.indexOf(code) >= 0) return TLS_UNKNOWN_CA + " (" + code + ")";
+  if (code === "ERR_TLS_CERT_ALTNAME_INVALID") return TLS_WRONG_NAME + " (" + name + ")";
+  if (code === "CERT_HAS_EXPIRED") return TLS_EXPIRED;
+  if (code === "CERT_NOT_YET_VALID") return TLS_NOT_YET_VALID;
+  if (NOT_TLS.indexOf(code) >= 0) return TLS_NOT_TLS + " (" + (reason || code) + ")";
+  if (code === "ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE") return TLS_NO_CLIENT_CERT;
+  const alert = /alert (.*)$/.exec(reason);
+  if (alert !== null && CERT_ALERT.test(alert[1])) return TLS_REJECTED + " (" + alert[1] + ")";
+  if (!in_hs) return code.startsWith("ERR_SSL_") ? "TLS: " + (reason || code) : "";
+  if (code === "ECONNRESET" || code === "EPIPE") return TLS_CLOSED;
+  if (alert !== null) return TLS_HANDSHAKE + " (alert: " + alert[1] + ")";
+  return TLS_HANDSHAKE + " (" + (reason || code || message(e)) + ")";
 }
 
 // --- addresses: mg_addr <-> strings -----------------------------------------
