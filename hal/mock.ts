@@ -10,6 +10,9 @@
 //   that fail or answer late.
 // - No allocation on the data path: every socket's receive queue is made
 //   when the mock is made, so tests can count allocations on XS.
+// - TLS: tls() runs the test double of hal/mock_tls.ts on a socket; a test
+//   peer speaks it with peer.tls({server: true, cert, key}) or
+//   peer.tls({ca, name}), certificates from mg_mock_cert / mg_mock_key.
 //
 //   const net = new mg_mock();
 //   const mgr = new mg_mgr(); mg_mgr_init(mgr, net);
@@ -17,11 +20,14 @@
 //   const p = net.client(80);           // a test-side client
 //   p.send("hello"); net.poll(mgr, 3);  // three polls, 1 virtual ms apart
 //   p.recv_str();                       // what the server answered
-import type { mg_hal } from "./hal.js";
-import { HAL_CONNECTING, HAL_EOF, HAL_ERROR, HAL_OPEN } from "./hal.js";
+import type { mg_hal, mg_hal_tls } from "./hal.js";
+import { HAL_CONNECTING, HAL_EOF, HAL_ERROR, HAL_OPEN, HAL_TLS_HS } from "./hal.js";
+import { MockTls, type MockTlsOpts } from "./mock_tls.js";
 import type { mg_addr, mg_mgr } from "../src/net.js";
 // The mock drives polls for the tests; the core itself never imports the mock.
 import { mg_mgr_poll } from "../src/net.js";
+
+export { mg_mock_cert, mg_mock_key, type mg_mock_cert_opts, type MockTlsOpts as mg_mock_tls_opts } from "./mock_tls.js";
 
 const KIND_FREE = 0;
 const KIND_TCP = 1;
@@ -51,6 +57,7 @@ class Sock {
   ndgram = 0;
   is_test = false; // owned by the test (an mg_mock_peer), not by a manager
   blackhole = false; // a connect that never completes
+  tls: MockTls | null = null; // made at the first tls(), kept for reuse
   index: number;
   constructor(index: number, size: number) {
     this.index = index;
@@ -82,16 +89,52 @@ export class mg_mock_peer {
   }
   /** The manager closed its end (after everything it sent was read here). */
   get closed(): boolean {
-    return this.s.peer === null && this.s.len === 0;
+    const t = this.s.tls;
+    if (t !== null && t.on) this.net.tls_step(this.s);
+    return this.s.peer === null && this.s.len === 0 && (t === null || !t.on || t.app.len === 0);
   }
-  /** Bytes waiting to be read here. */
+  /** Bytes waiting to be read here (plaintext, once TLS is on). */
   get available(): number {
-    return this.s.len;
+    const t = this.s.tls;
+    if (t === null || !t.on) return this.s.len;
+    this.net.tls_step(this.s);
+    return t.app.len;
   }
-  /** Sends bytes to the manager's end; returns how many fit in its queue. */
+  /**
+   * Speaks TLS on this connection (the mock's double, hal/mock_tls.ts): as
+   * the server a manager's client connected to ({server: true, cert, key}),
+   * or as a client of a manager's TLS listener ({ca, name}). From then on
+   * send and recv carry plaintext, once tls_state is "open".
+   */
+  tls(o: MockTlsOpts): void {
+    const t = (this.s.tls ??= new MockTls(this.s.rx.length));
+    t.start(o, this.net.tls_suites, this.net.tls_roots, this.net, this.s.peer);
+    this.net.activity();
+  }
+  /** "none", "handshake", "open", or why the handshake failed (one of the TLS_* causes of hal/hal.ts). */
+  get tls_state(): string {
+    const t = this.s.tls;
+    if (t === null || !t.on) return "none";
+    this.net.tls_step(this.s);
+    return t.st === 0 ? "handshake" : t.st === 1 ? "open" : t.err;
+  }
+  /** Sends bytes to the manager's end; returns how many fit in its queue (with TLS: 0 before the handshake is done). */
   send(data: Uint8Array | string, len?: number, ofs?: number): number {
     const p = this.s.peer;
     if (p === null) return 0;
+    const t = this.s.tls;
+    if (t !== null && t.on) {
+      const b = typeof data === "string" ? latin1(data) : data;
+      let o = typeof data === "string" ? 0 : (ofs ?? 0);
+      const end = typeof data === "string" ? b.length : o + (len ?? b.length - o);
+      for (let n = t.room(p); o < end && n > 0; n = t.room(p)) {
+        if (n > end - o) n = end - o;
+        t.wrap(b, o, n, p);
+        o += n;
+      }
+      this.net.activity();
+      return o - (typeof data === "string" ? 0 : (ofs ?? 0));
+    }
     if (typeof data === "string") {
       const n = data.length;
       let k = 0;
@@ -109,7 +152,7 @@ export class mg_mock_peer {
   }
   /** Takes everything received so far (allocates: for tests, not for measurements). */
   recv(): Uint8Array {
-    const b = new Uint8Array(this.s.len);
+    const b = new Uint8Array(this.available);
     this.recv_into(b, 0, b.length);
     return b;
   }
@@ -122,6 +165,14 @@ export class mg_mock_peer {
   }
   /** Copies up to len received bytes into buf; allocation-free. */
   recv_into(buf: Uint8Array, ofs: number, len: number): number {
+    const t = this.s.tls;
+    if (t !== null && t.on) {
+      this.net.tls_step(this.s);
+      const k = t.take(buf, ofs, len);
+      this.net.tls_step(this.s); // records that waited for room
+      if (k > 0) this.net.activity();
+      return k;
+    }
     const n = pull(this.s, buf, ofs, len);
     if (n > 0) this.net.activity();
     return n;
@@ -268,6 +319,14 @@ export class mg_mock implements mg_hal {
   pending_wake = false;
   next_port = 40000;
   seed = 0x12345678;
+  /** TLS: the wall clock certificates are checked against is tls_wall + now (epoch ms; 2026-01-01 at start). */
+  tls_wall = 1767225600000;
+  /** TLS: the "platform's roots" a client trusts when it gives no CA (mock CA certificates, PEM-shaped). */
+  tls_roots = "";
+  /** TLS: the cipher suites the managers' sockets offer or accept; peers may differ (handshake failures). */
+  tls_suites = "mock-aes128";
+  /** mg_hal.tls: set to undefined to model a platform without TLS. */
+  tls: ((h: number, o: mg_hal_tls) => void) | undefined = (h, o) => this.tls_begin(h, o);
 
   /** sockets: how many sockets may exist at once; size: each one's receive queue in bytes. */
   constructor(sockets = 64, size = 16384) {
@@ -372,6 +431,40 @@ export class mg_mock implements mg_hal {
     this.pending_wake = true;
   }
 
+  /** Runs the TLS double of socket s on what it received (answers go to its peer). */
+  tls_step(s: Sock): void {
+    const t = s.tls;
+    if (t === null || !t.on) return;
+    const len = s.len;
+    const st = t.st;
+    const app = t.app.len;
+    t.step(s, s.peer, this.tls_wall + this.now, s.peer === null || s.eof || s.state === HAL_ERROR);
+    if (s.len !== len || t.st !== st || t.app.len !== app) this.activity();
+  }
+
+  /** A manager's TLS socket: a test peer answers first (a remote host would have meanwhile), then the socket itself. */
+  tls_pump(s: Sock): MockTls | null {
+    const t = s.tls;
+    if (t === null || !t.on) return null;
+    const p = s.peer;
+    if (p !== null && p.is_test) this.tls_step(p);
+    this.tls_step(s);
+    return t;
+  }
+
+  tls_begin(h: number, o: mg_hal_tls): void {
+    const s = this.sock(h);
+    if (s.kind !== KIND_TCP) return;
+    const t = (s.tls ??= new MockTls(s.rx.length));
+    t.start(o, this.tls_suites, this.tls_roots, this, s.peer);
+    this.activity();
+  }
+
+  error(h: number): string {
+    const t = this.sock(h).tls;
+    return t !== null && t.on ? t.err : "";
+  }
+
   // --- internals ---------------------------------------------------------
 
   alloc(kind: number, is_test: boolean): Sock {
@@ -387,6 +480,7 @@ export class mg_mock implements mg_hal {
         s.npending = s.ndgram = 0;
         s.is_test = is_test;
         s.blackhole = false;
+        if (s.tls !== null) s.tls.off();
         return s;
       }
     }
@@ -496,12 +590,24 @@ export class mg_mock implements mg_hal {
   }
   state(h: number): number {
     const s = this.sock(h);
+    const t = this.tls_pump(s);
+    if (t !== null) {
+      if (t.st === 0) return HAL_TLS_HS;
+      if (t.st < 0) return HAL_ERROR;
+      if (t.app.len === 0 && (t.eof || ((s.eof || s.peer === null) && s.len === 0))) return HAL_EOF;
+      return s.state;
+    }
     if (s.kind === KIND_TCP && s.state === HAL_OPEN && s.len === 0 && (s.eof || s.peer === null)) return HAL_EOF;
     return s.state;
   }
   readable(h: number): number {
     const s = this.sock(h);
     if (s.state !== HAL_OPEN) return 0;
+    const t = this.tls_pump(s);
+    if (t !== null) {
+      const n = t.st === 1 ? t.app.len : 0;
+      return this.read_cap > 0 && n > this.read_cap ? this.read_cap : n;
+    }
     if (s.kind === KIND_UDP) return s.ndgram > 0 ? s.dlen[0] : 0;
     if (s.kind !== KIND_TCP) return 0;
     return this.read_cap > 0 && s.len > this.read_cap ? this.read_cap : s.len;
@@ -512,13 +618,23 @@ export class mg_mock implements mg_hal {
     if (s.kind === KIND_UDP) return 65535;
     const p = s.peer;
     if (p === null || p.blackhole) return 0;
-    const room = space(p);
+    const t = s.tls;
+    const room = t !== null && t.on ? t.room(p) : space(p);
     return this.write_cap > 0 && room > this.write_cap ? this.write_cap : room;
   }
   read(h: number, buf: Uint8Array, ofs: number, len: number): number {
     const s = this.sock(h);
     if (s.kind === KIND_UDP) return this.recvfrom(h, buf, ofs, len, null);
     if (this.read_cap > 0 && len > this.read_cap) len = this.read_cap;
+    const t = s.tls;
+    if (t !== null && t.on) {
+      const k = t.st === 1 ? t.take(buf, ofs, len) : 0;
+      if (k > 0) {
+        this.tls_step(s); // records that waited for room
+        this.activity();
+      }
+      return k;
+    }
     const n = pull(s, buf, ofs, len);
     if (n > 0) this.activity();
     return n;
@@ -536,6 +652,16 @@ export class mg_mock implements mg_hal {
     if (p === null) return -1; // the peer is gone: EPIPE
     if (p.blackhole) return 0;
     if (this.write_cap > 0 && len > this.write_cap) len = this.write_cap;
+    const t = s.tls;
+    if (t !== null && t.on) {
+      if (t.st < 0) return -1;
+      const room = t.room(p);
+      const k = len < room ? len : room;
+      if (k <= 0) return 0;
+      t.wrap(buf, ofs, k, p);
+      this.activity();
+      return k;
+    }
     const n = push(p, buf, ofs, len);
     if (n > 0) this.activity();
     return n;
@@ -562,6 +688,10 @@ export class mg_mock implements mg_hal {
   close(h: number): void {
     const s = this.sock(h);
     const p = s.peer;
+    if (s.tls !== null && s.tls.on) {
+      s.tls.close_notify(p);
+      s.tls.off();
+    }
     if (p !== null) {
       p.eof = true; // an orderly close: the peer reads the rest, then EOF
       p.peer = null;
