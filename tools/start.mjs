@@ -4,6 +4,7 @@
 //   npm start -- --host 0.0.0.0 --pass secret --data DIR   the dashboard on the LAN
 //   npm start -- --hal ecma419         the same over the device HAL (hal/ecma419.ts on an emulation of Moddable's sockets)
 //   npm start -- --app http-server --root ./web [--upload /tmp/up]   serve a host folder
+//   npm start -- --tls [--cert FILE --key FILE]   the dashboard over HTTPS (the echo app: HTTPS on port + 3)
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 
@@ -40,12 +41,14 @@ if (hal_name === "ecma419") {
   process.exit(2);
 }
 const mod = await import(`../build/firmware/${app}/main.js`);
+const { host_tls } = await import("./tls_cert.mjs");
+const tls = args.includes("--tls") || app === "echo" ? host_tls(opt("cert", null), opt("key", null), !args.includes("--tls")) : undefined;
 if (app === "dashboard") await start_dashboard();
 else if (app === "http-server" && opt("root", null) !== null) {
   // a real folder of the host instead of the app's built-in packed pages
   const { mg_fs_node } = await import("../build/hal/fs_node.js");
   mod.main({ port, host, fs: mg_fs_node(), root: opt("root", "."), upload_dir: opt("upload", null) ?? undefined });
-} else mod.main({ port, host });
+} else mod.main({ port, host, tls });
 
 /** The dashboard's web UI packed as on the device, its board (settings, uploads) under --data. */
 async function start_dashboard() {
@@ -59,7 +62,7 @@ async function start_dashboard() {
   const boot = () => {
     // a reboot on the simulator: everything is made anew, the settings come back from the file
     const board = new dash_board_node({ dir, on_reboot: () => setTimeout(reboot, 0) });
-    mgr = mod.main({ port, host, board, files, user, pass });
+    mgr = mod.main({ port, host, board, files, user, pass, tls });
   };
   const reboot = () => {
     core.mg_mgr_free(mgr);
@@ -67,5 +70,5 @@ async function start_dashboard() {
   };
   boot();
   const shown = host === "0.0.0.0" ? "127.0.0.1" : host;
-  console.log(`\nDevice dashboard: http://${shown}:${port}   login: ${user} / ${pass}   data: ${dir}\n`);
+  console.log(`\nDevice dashboard: http${tls ? "s" : ""}://${shown}:${port}   login: ${user} / ${pass}   data: ${dir}\n`);
 }

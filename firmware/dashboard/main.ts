@@ -27,6 +27,7 @@
 // session table, the frame buffer, the metrics); a request allocates only
 // where the core's API hands out strings (mg_http_creds, a login's token).
 import {
+  MG_EV_ACCEPT,
   MG_EV_CLOSE,
   MG_EV_HTTP_HDRS,
   MG_EV_HTTP_MSG,
@@ -80,6 +81,8 @@ import {
   mg_str,
   mg_str_set,
   mg_timer,
+  mg_tls_init,
+  mg_tls_opts,
   mg_timer_add,
   mg_timer_free,
   mg_va,
@@ -97,8 +100,10 @@ import { dash_board, dash_metrics } from "./board.js";
 export { dash_board, dash_board_sim, dash_metrics } from "./board.js";
 
 export interface DashOptions {
-  /** Listening URL; default http://0.0.0.0:8000 (or host/port below). */
+  /** Listening URL; default http://0.0.0.0:8000 (or host/port below; https:// with tls). */
   url?: string;
+  /** Serve over HTTPS (and WSS): the certificate and key, given to each connection on MG_EV_ACCEPT. */
+  tls?: mg_tls_opts;
   port?: number;
   host?: string;
   board: dash_board;
@@ -212,8 +217,9 @@ export class dash_app {
   up_name = "";
   up_size = 0;
   up_err = "";
-  // the listener's URL and port (the real one when the URL asked for port 0)
+  // the listener's URL and port (the real one when the URL asked for port 0); its TLS certificate, if any
   url = "";
+  tls: mg_tls_opts | null = null;
   port = 0;
   // SNTP: the server in use, its exchange in flight, when to ask next, the wait after a failure
   sntp_url = "";
@@ -526,7 +532,9 @@ function login(app: dash_app, c: mg_connection, hm: mg_http_message): void {
   }
   const t = session_new(app);
   MG_INFO("dash: %s logged in", app.user);
-  const cookie = "Set-Cookie: access_token=" + t + "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" + SESSION_MS / 1000 + "\r\n";
+  // over HTTPS the browser must never send the token in plaintext
+  const secure = c.is_tls ? "; Secure" : "";
+  const cookie = "Set-Cookie: access_token=" + t + "; Path=/; HttpOnly; SameSite=Strict" + secure + "; Max-Age=" + SESSION_MS / 1000 + "\r\n";
   mg_http_reply(c, 200, JSON_HDR + cookie, '{"user":%m,"token":"%s"}\n', mg_print_esc, 0, app.user, t);
 }
 
@@ -746,7 +754,9 @@ function upload_gone(app: dash_app, c: mg_connection): void {
 // --- the handler and the ticker -------------------------------------------------------
 
 export function dash_handler(c: mg_connection, ev: number, ev_data: any, app: dash_app): void {
-  if (ev === MG_EV_HTTP_HDRS) {
+  if (ev === MG_EV_ACCEPT) {
+    if (app.tls !== null) mg_tls_init(c, app.tls);
+  } else if (ev === MG_EV_HTTP_HDRS) {
     const hm = ev_data as mg_http_message;
     if (is(hm.uri, "/api/upload")) upload_hdrs(app, c, hm);
   } else if (ev === MG_EV_HTTP_PART_BEGIN || ev === MG_EV_HTTP_PART_DATA || ev === MG_EV_HTTP_PART_END) {
@@ -847,7 +857,8 @@ export function dash_init(mgr: mg_mgr, opts: DashOptions): dash_app {
     else MG_ERROR("dash: saved settings ignored: %s", why);
   }
   settings_apply(app);
-  const url = opts.url ?? `http://${opts.host ?? "0.0.0.0"}:${opts.port ?? 8000}`;
+  app.tls = opts.tls ?? null;
+  const url = opts.url ?? `${app.tls !== null ? "https" : "http"}://${opts.host ?? "0.0.0.0"}:${opts.port ?? 8000}`;
   const l = mg_http_listen(mgr, url, dash_handler as any, app);
   if (l === null) {
     dash_free(app);

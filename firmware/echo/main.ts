@@ -5,6 +5,8 @@
 //   websocat ws://127.0.0.1:8000/ws               every message back, any size
 //   nc 127.0.0.1 8001                              raw TCP echo
 //   nc -u 127.0.0.1 8002                           UDP echo
+//   curl --cacert build/echo-tls/cert.pem https://localhost:8003/echo -d hi
+//                                                  HTTPS and WSS on port + 3 (when given a certificate)
 // With MG_IO_SIZE 2048, bodies and messages of any size pass through: the
 // app takes them in pieces and sends them back as they come.
 import {
@@ -17,6 +19,8 @@ import {
   MG_EV_WRITE,
   MG_EV_WS_MSG,
   MG_INFO,
+  MG_ERROR,
+  MG_EV_ERROR,
   WEBSOCKET_DONT_FIN,
   WEBSOCKET_OP_CONTINUE,
   mg_connection,
@@ -34,6 +38,8 @@ import {
   mg_mgr_stop,
   mg_printf,
   mg_send,
+  mg_tls_init,
+  mg_tls_opts,
   mg_ws_message,
   mg_ws_recv_pieces,
   mg_ws_send,
@@ -43,6 +49,8 @@ import {
 export interface EchoOptions {
   port: number;
   host?: string;
+  /** A certificate and key: HTTPS and WSS on port + 3, the HTTP app over TLS. */
+  tls?: mg_tls_opts;
 }
 
 /** Raw TCP: echoes what arrived, as much as the send buffer takes; the rest goes on MG_EV_WRITE. */
@@ -123,7 +131,14 @@ export function echo_http(c: mg_connection, ev: number, ev_data: any): void {
   }
 }
 
-/** Starts the app: HTTP on port, raw TCP echo on port + 1, UDP echo on port + 2. */
+/** The HTTP app over TLS: the certificate (fn_data) is given on MG_EV_ACCEPT, as in Mongoose. */
+export function echo_https(c: mg_connection, ev: number, ev_data: any, tls: mg_tls_opts): void {
+  if (ev === MG_EV_ACCEPT) mg_tls_init(c, tls);
+  else if (ev === MG_EV_ERROR) MG_INFO("echo: %lu %s", c.id, ev_data);
+  echo_http(c, ev, ev_data);
+}
+
+/** Starts the app: HTTP on port, raw TCP echo on port + 1, UDP echo on port + 2, HTTPS on port + 3 with opts.tls. */
 export function main(opts: EchoOptions): mg_mgr {
   const mgr = new mg_mgr();
   mg_mgr_init(mgr);
@@ -133,6 +148,11 @@ export function main(opts: EchoOptions): mg_mgr {
   const udp = mg_listen(mgr, `udp://${host}:${opts.port + 2}`, echo_udp, null);
   if (http === null || tcp === null || udp === null) throw new Error(`echo: cannot listen on ports ${opts.port}..${opts.port + 2}`);
   MG_INFO("echo: HTTP on %s:%d (/echo, /ws), TCP echo on %d, UDP echo on %d", host, opts.port, opts.port + 1, opts.port + 2);
+  if (opts.tls !== undefined) {
+    // without TLS in the HAL the rest of the app still runs
+    if (mg_http_listen(mgr, `https://${host}:${opts.port + 3}`, echo_https, opts.tls) !== null) MG_INFO("echo: HTTPS and WSS on %s:%d", host, opts.port + 3);
+    else MG_ERROR("echo: no HTTPS on port %d (TLS not available, or the port is taken)", opts.port + 3);
+  }
   mg_mgr_run(mgr, 1000);
   return mgr;
 }
