@@ -180,6 +180,11 @@ export function mg_hal_node(): mg_hal {
     };
     const on_end = (): void => {
       r.ended = true;
+      // half-open sockets stay open after the peer's FIN: a handshake cut short must fail here
+      if (r.st === HAL_TLS_HS) {
+        if (r.err === "") r.err = TLS_CLOSED;
+        r.st = HAL_ERROR;
+      }
       if (!r.closed) wake();
     };
     // Always listened to: an unhandled 'error' would kill the process.
@@ -189,10 +194,8 @@ export function mg_hal_node(): mg_hal {
       if (!r.closed) wake();
     };
     const on_close = (): void => {
-      if (!r.ended) {
-        if (r.st === HAL_TLS_HS && r.err === "") r.err = TLS_CLOSED;
-        r.st = HAL_ERROR;
-      }
+      if (r.st === HAL_TLS_HS && r.err === "") r.err = TLS_CLOSED;
+      if (!r.ended || r.st === HAL_TLS_HS) r.st = HAL_ERROR;
       if (!r.closed) wake();
     };
     const on_drain = (): void => {

@@ -35,8 +35,10 @@ import {
   MG_EV_TLS_HS,
   MG_EV_WS_MSG,
   MG_EV_WS_OPEN,
+  MG_EV_ACCEPT,
   mg_connect,
   mg_connection,
+  mg_listen,
   mg_mgr,
   mg_mgr_free,
   mg_mgr_init,
@@ -370,6 +372,29 @@ test("the ws library → the mgts wss listener (the echo app's /ws), verifying t
   cleanup.push(() => bad.terminate());
   const err = await new Promise<Error>((ok) => bad.once("error", ok));
   assert.match(err.message, /self-signed|unable to verify|certificate/i);
+});
+
+test("clients that leave right after their handshake (a half-open close) free their connection and TLS slot at once", async () => {
+  const mgr = manager();
+  const port = await free_port();
+  let errors = 0;
+  mg_listen(mgr, `tls://127.0.0.1:${port}`, (c: mg_connection, ev: number) => {
+    if (ev === MG_EV_ACCEPT) mg_tls_init(c, { cert: C.server, key: C.key });
+    if (ev === MG_EV_ERROR) errors++;
+  }, null);
+  assert.ok(await until(() => listening(port), WAIT));
+  for (let i = 0; i < 40; i++) {
+    await new Promise<void>((ok, fail) => {
+      const s = tls.connect({ port, host: "127.0.0.1", servername: "localhost", ca: C.ca });
+      s.once("secureConnect", () => {
+        s.destroy();
+        ok();
+      });
+      s.once("error", fail);
+    });
+  }
+  assert.ok(await until(() => mgr.tls_conns === 0 && mgr.conns !== null && mgr.conns.next === null, WAIT), `${mgr.tls_conns} TLS connections left`);
+  assert.ok(errors <= 40);
 });
 
 // --- each failure against a real server ---------------------------------------------
