@@ -10,7 +10,7 @@ export * from "./json.js";
 export * from "./util.js";
 export * from "./fs.js";
 export * from "./net.js";
-export * from "./tls.js";
+export { mg_tls_init, type mg_tls_bytes, type mg_tls_opts } from "./tls.js"; // not tls_params: the core's
 export * from "./http.js";
 export * from "./ws.js";
 export * from "./sntp.js";

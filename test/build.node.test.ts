@@ -44,6 +44,18 @@ test("MG_ENABLE_SNTP false drops SNTP (so does MG_ENABLE_UDP false), MG_ENABLE_R
   assert.ok(no_sntp.length < all.length && no_rpc.length < all.length, `${all.length} > ${no_sntp.length}, ${no_rpc.length}`);
 });
 
+test("MG_ENABLE_TLS false drops TLS from the core: mg_tls_init stays, and TLS URLs fail with 'TLS not available'", async () => {
+  const all = await bundle({});
+  const off = await bundle({ MG_ENABLE_TLS: false });
+  for (const s of ["function tls_params", "function tls_start", "function tls_handshake", "too many TLS connections", "TLS handshake timeout"]) {
+    assert.ok(all.includes(s), s);
+    assert.not.ok(off.includes(s), s);
+  }
+  assert.ok(off.includes("function mg_tls_init"), "apps that call it still build");
+  assert.ok(off.includes("TLS not available"));
+  assert.ok(off.length < all.length, `${off.length} < ${all.length}`);
+});
+
 test("MG_ENABLE_LOG false and MG_ENABLE_HEXDUMP false shrink the core", async () => {
   const base = await bundle({ MG_ENABLE_HTTP: false });
   const quiet = await bundle({ MG_ENABLE_HTTP: false, MG_ENABLE_LOG: false, MG_ENABLE_HEXDUMP: false });
