@@ -1,10 +1,13 @@
 // The core's TCP echo path, bundled into one script for the XS worker by
-// bench/net.bench.mjs. Everything is made in setup(); roundtrips(n) then runs
-// n round trips of ECHO_SIZE bytes through the mock network, so the heap
-// count around it shows what the core allocates per round trip.
-import { mg_mock, mg_mock_peer } from "../hal/mock.js";
+// bench/net.bench.mjs (and bench/tls.bench.mjs, with setup(true): the same
+// echo over a TLS connection through the mock's TLS double). Everything is
+// made in setup(); roundtrips(n) then runs n round trips of ECHO_SIZE bytes
+// through the mock network, so the heap count around it shows what the core
+// allocates per round trip.
+import { mg_mock, mg_mock_cert, mg_mock_key, mg_mock_peer } from "../hal/mock.js";
 import { mg_iobuf_del } from "../src/iobuf.js";
-import { MG_EV_READ, MG_EV_WRITE, mg_connection, mg_listen, mg_mgr, mg_mgr_init, mg_send } from "../src/net.js";
+import { MG_EV_ACCEPT, MG_EV_READ, MG_EV_WRITE, mg_connection, mg_listen, mg_mgr, mg_mgr_init, mg_send } from "../src/net.js";
+import { mg_tls_init, type mg_tls_opts } from "../src/tls.js";
 
 export const ECHO_SIZE = 1024;
 
@@ -12,6 +15,7 @@ class Bench {
   net: mg_mock | null = null;
   mgr: mg_mgr | null = null;
   peer: mg_mock_peer | null = null;
+  tls: mg_tls_opts | null = null;
   out = new Uint8Array(ECHO_SIZE);
   back = new Uint8Array(ECHO_SIZE);
   errors = 0;
@@ -19,6 +23,7 @@ class Bench {
 const B = new Bench();
 
 function echo(c: mg_connection, ev: number): void {
+  if (ev === MG_EV_ACCEPT && B.tls !== null) mg_tls_init(c, B.tls);
   if ((ev === MG_EV_READ || ev === MG_EV_WRITE) && c.recv.len > 0) {
     const room = c.send.size - c.send.len;
     const n = c.recv.len < room ? c.recv.len : room;
@@ -26,14 +31,21 @@ function echo(c: mg_connection, ev: number): void {
   }
 }
 
-export function setup(): void {
+/** tls: the echo over TLS (the mock's double), the handshake done here. */
+export function setup(tls = false): void {
   const net = new mg_mock(16, 16384);
   const mgr = new mg_mgr();
   mg_mgr_init(mgr, net);
-  mg_listen(mgr, "tcp://0.0.0.0:7", echo, null);
+  if (tls) B.tls = { cert: mg_mock_cert({ subject: "localhost", issuer: "Test CA", key: "k1" }), key: mg_mock_key("k1") };
+  mg_listen(mgr, tls ? "tls://0.0.0.0:7" : "tcp://0.0.0.0:7", echo, null);
   B.net = net;
   B.mgr = mgr;
   B.peer = net.client(7);
+  if (tls) {
+    B.peer!.tls({ ca: mg_mock_cert({ subject: "Test CA", ca: true }), name: "localhost" });
+    for (let i = 0; i < 20 && B.peer!.tls_state !== "open"; i++) net.poll(mgr, 1);
+    if (B.peer!.tls_state !== "open") B.errors++;
+  }
   for (let i = 0; i < ECHO_SIZE; i++) B.out[i] = (i * 7 + 3) & 255;
 }
 

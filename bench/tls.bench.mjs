@@ -10,7 +10,7 @@
 //     server (peer).
 //  3. Bulk: 8 MB streamed through the same echo, TLS and plain, MB/s.
 //  4. XS heap slots per 1 KB echo round trip over a TLS connection through
-//     the mock network's TLS double (bench/tls_xs.ts). Goal: 0.
+//     the mock network's TLS double (bench/net_xs.ts, setup(true)). Goal: 0.
 import net from "node:net";
 import tls from "node:tls";
 import { median, xs_bundle, xs_count } from "../tools/xs.mjs";
@@ -172,8 +172,8 @@ async function host_figures() {
 }
 
 async function xs_figures() {
-  const code = await xs_bundle("build/bench/tls_xs.js");
-  const r = await xs_count(code, "mgts_xs.setup(); mgts_xs.roundtrips(200);", "mgts_xs.roundtrips", 2000, 'print("errors " + mgts_xs.errors());');
+  const code = await xs_bundle("build/bench/net_xs.js");
+  const r = await xs_count(code, "mgts_xs.setup(true); mgts_xs.roundtrips(200);", "mgts_xs.roundtrips", 2000, 'print("errors " + mgts_xs.errors());');
   return { ...r, errors: Number(/errors (\d+)/.exec(r.out)[1]) };
 }
 
