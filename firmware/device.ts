@@ -13,7 +13,7 @@ import config from "mc/config";
 import { mg_packed_files } from "mgts-web";
 import { MG_ERROR, MG_INFO, MG_MAX_CONNS, mg_hal_default } from "../src/index.js";
 import { mg_hal_ecma419_device } from "../hal/ecma419_device.js";
-import { dash_board_moddable } from "../hal/board_moddable.js";
+import { dash_board_moddable } from "./dashboard/board_moddable.js";
 import { main as dashboard } from "./dashboard/main.js";
 
 /**

@@ -1,6 +1,6 @@
 // The device dashboard in a real browser: headless Chromium (Debian's
 // /usr/bin/chromium, driven by playwright-core) against the app on the
-// simulator (hal/node, hal/board_node) on 127.0.0.1. Logs in, watches live
+// simulator (hal/node, firmware/dashboard/board_node) on 127.0.0.1. Logs in, watches live
 // values change, saves settings and reads them back (also after a restart
 // of the app), sets an SNTP server and sees the clock, uploads a file and
 // compares its bytes on disk, reads the log view. Saves
@@ -16,7 +16,7 @@ import { createServer } from "node:net";
 import * as dgram from "node:dgram";
 import { chromium, Browser, Page } from "playwright-core";
 import { mg_hal_node } from "../hal/node.js";
-import { dash_board_node } from "../hal/board_node.js";
+import { dash_board_node } from "../firmware/dashboard/board_node.js";
 import { mg_mgr, mg_mgr_free } from "../src/net.js";
 import { dash_app, dash_free, main } from "../firmware/dashboard/main.js";
 import { ntp_reply, opts } from "./sntp_util.js";

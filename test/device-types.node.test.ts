@@ -31,7 +31,7 @@ test("tsc -p tsconfig.device.json: no errors, against Moddable's typings only", 
     assert.ok(has(p), p + " is in the device program");
   }
   // the device's board glue, once the dashboard has one
-  if (existsSync("hal/board_moddable.ts")) assert.ok(has("hal/board_moddable.ts"), "hal/board_moddable.ts is in the device program");
+  if (existsSync("firmware/dashboard/board_moddable.ts")) assert.ok(has("firmware/dashboard/board_moddable.ts"), "firmware/dashboard/board_moddable.ts is in the device program");
   assert.not.ok(files.some((f) => f.includes("@types/node/")), "Node's types are not visible to device code");
 });
 

@@ -53,7 +53,7 @@ else if (app === "http-server" && opt("root", null) !== null) {
 /** The dashboard's web UI packed as on the device, its board (settings, uploads) under --data. */
 async function start_dashboard() {
   const { pack } = await import("./pack.mjs");
-  const { dash_board_node } = await import("../build/hal/board_node.js");
+  const { dash_board_node } = await import("../build/firmware/dashboard/board_node.js");
   const files = pack("firmware/dashboard/web");
   const dir = opt("data", "build/dashboard-data");
   const user = opt("user", "admin");

@@ -1,4 +1,4 @@
-// The desktop simulator has no OTA partition: hal/board_moddable.ts reports
+// The desktop simulator has no OTA partition: firmware/dashboard/board_moddable.ts reports
 // the upload as refused ("no OTA partition").
 export default class OTA {
 	constructor() {

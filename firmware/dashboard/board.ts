@@ -2,7 +2,7 @@
 //
 // The app (main.ts) never imports node:* or embedded:*: everything that
 // differs between the host simulator and an ESP32 sits behind dash_board,
-// passed to main(). hal/board_node.ts is the host's, hal/board_moddable.ts
+// passed to main(). board_node.ts (beside this file) is the host's, board_moddable.ts
 // the device's, and dash_board_sim (below) is a board made of nothing but
 // a clock, for tests on both engines.
 import { mg_crc32 } from "../../src/util.js";

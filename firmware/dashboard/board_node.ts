@@ -3,10 +3,10 @@
 // hal/fs_node.ts. A PC has no Wi-Fi station link or temperature sensor, so
 // those two stay simulated (dash_board_sim). "Reboot" calls on_reboot (the
 // launcher restarts the app).
-import { mg_fs_node } from "./fs_node.js";
-import { MG_FS_WRITE, mg_file_read, mg_file_write } from "../src/fs.js";
-import { mg_utf8_decode } from "../src/str.js";
-import { dash_board_sim, dash_metrics } from "../firmware/dashboard/board.js";
+import { mg_fs_node } from "../../hal/fs_node.js";
+import { MG_FS_WRITE, mg_file_read, mg_file_write } from "../../src/fs.js";
+import { mg_utf8_decode } from "../../src/str.js";
+import { dash_board_sim, dash_metrics } from "./board.js";
 
 export interface BoardNodeOptions {
   /** Where settings.json and uploads/ go. */

@@ -4,7 +4,7 @@
 // uploads into the OTA partition through esp32/ota, reboot through System.
 //
 // This file cannot run on the host; it is typechecked against
-// @moddable/typings (plus hal/moddable_ota.d.ts) with the device build.
+// @moddable/typings (plus firmware/dashboard/moddable_ota.d.ts) with the device build.
 // Every method catches: an exception that escaped would reboot the device,
 // and the dashboard wants the reason as a string to show the browser.
 import Instrumentation from "instrumentation";
@@ -14,8 +14,8 @@ import Time from "time";
 import Digital from "embedded:io/digital";
 import System from "embedded:io/system";
 import OTA from "esp32/ota";
-import { mg_utf8_decode } from "../src/str.js";
-import type { dash_board, dash_metrics } from "../firmware/dashboard/board.js";
+import { mg_utf8_decode } from "../../src/str.js";
+import type { dash_board, dash_metrics } from "./board.js";
 
 export interface BoardModdableOptions {
   /** GPIO of the LED the "led" setting drives; default 2 (the blue LED of most ESP32 dev boards); -1 for none. */
