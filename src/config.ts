@@ -6,6 +6,26 @@
 // switched off costs no bytes in the bundle. A board build replaces values from
 // boards/<board>/config.ts (see rollup.config.js); nothing reads them at run
 // time from elsewhere.
+//
+// Module state, for every file in src/ (and the apps): on a device Moddable
+// preloads these modules, running their top level at build time (xsl) and
+// keeping what it made in flash. So at module level keep only what is never
+// written afterwards: functions, classes, `const` primitives, frozen objects
+// (`Object.freeze(o)`; an object that holds objects: freeze those too), and
+// typed arrays or ArrayBuffers that are only read (they become read-only:
+// a write throws). Never a module-level `let`, and never an object, array,
+// Map or buffer that is written later: xsl warns about each ("no const",
+// "not frozen"), each costs RAM for an alias, and writing into a preloaded
+// array has crashed XS's garbage collector. State that changes at run time
+// lives in objects made at run time: the manager and its connections
+// (mg_mgr_init makes the pool), an app's own objects, or, for module-wide
+// state, one object per module made on first use and kept on globalThis:
+//   function log_state(): LogState {
+//     return ((globalThis as any).mgts_log ??= new LogState());
+//   }
+// (one property per module, named mgts_<module>). test/build.moddable.test.ts
+// preloads the whole core for every board with the real xsl and fails on
+// any warning.
 
 /** Size of each connection's receive and send buffer, made once in mg_mgr_init. */
 export const MG_IO_SIZE = 2048;

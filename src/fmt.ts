@@ -18,7 +18,7 @@ import { mg_base64_char } from "./util.js";
 
 const cca = String.prototype.charCodeAt;
 const EMPTY = new Uint8Array(0); // zero length: nothing is ever written to it
-const NOARGS: any[] = [];
+const NOARGS: readonly any[] = Object.freeze([]);
 
 /**
  * A byte sink: byte k of the output goes to buf[ofs + k] while k < cap; n
@@ -189,9 +189,20 @@ const F_ALT = 4;
 const F_PLUS = 8;
 const F_SPACE = 16;
 
-// Digits of an integer, least significant first; made on first use (see util.ts
-// for why nothing mutable is made at module top level).
-let digits: Uint8Array | null = null;
+// Scratch of the formatter, made on first use (config.ts: module state):
+// the digits of an integer (least significant first), the (buffer, offset)
+// of a bytes argument (bytes_arg), and mg_snprintf's sink and va_list.
+class FmtState {
+  digits = new Uint8Array(24);
+  bytes_b: Uint8Array = EMPTY;
+  bytes_o = 0;
+  out = new mg_xout();
+  ap = new mg_va();
+  busy = false;
+}
+function fmt_state(): FmtState {
+  return ((globalThis as any).mgts_fmt ??= new FmtState());
+}
 
 /**
  * A number field: padding, sign, "0x", precision zeros, then the body: dn
@@ -210,7 +221,7 @@ function put_field(o: mg_xout, flags: number, width: number, zero_ok: boolean, s
   if (zpad) put_n(o, 48, pad);
   put_n(o, 48, zeros);
   if (str === null) {
-    const d = digits!;
+    const d = fmt_state().digits;
     for (let k = dn - 1; k >= 0; k--) mg_xputc(o, d[k]);
   } else {
     for (let k = 0; k < dn; k++) mg_xputc(o, cca.call(str, k));
@@ -257,8 +268,7 @@ function put_int(o: mg_xout, raw: any, conv: number, flags: number, width: numbe
     put_field(o, flags, width, prec < 0, sign, pfx, prec > s.length ? prec - s.length : 0, s, s.length);
     return;
   }
-  digits ??= new Uint8Array(24);
-  const d = digits;
+  const d = fmt_state().digits;
   let dn = 0;
   while (v > 0) {
     const r = v % base;
@@ -481,15 +491,8 @@ export function mg_xprintf(o: mg_xout, fmt: string, ...args: any[]): number {
   return mg_vxprintf(o, fmt, new mg_va(args, 0));
 }
 
-// The sink and argument cursor of mg_vsnprintf/mg_snprintf, made on first
-// use and reused; a printer that calls mg_snprintf from inside one (busy)
-// gets fresh ones.
-class SnScratch {
-  out = new mg_xout();
-  ap = new mg_va();
-  busy = false;
-}
-let SN: SnScratch | null = null;
+// mg_vsnprintf/mg_snprintf reuse FmtState's sink and argument cursor; a
+// printer that calls mg_snprintf from inside one (busy) gets fresh ones.
 
 /**
  * C's vsnprintf: at most len - 1 bytes of output into buf, then a NUL after
@@ -499,7 +502,7 @@ let SN: SnScratch | null = null;
 export function mg_vsnprintf(buf: Uint8Array, len: number, fmt: string, ap: mg_va): number {
   if (len > buf.length) len = buf.length;
   const cap = len > 0 ? len - 1 : 0;
-  const sc = (SN ??= new SnScratch());
+  const sc = fmt_state();
   let n: number;
   if (sc.busy) {
     n = mg_vxprintf(new mg_xout(buf, 0, cap), fmt, ap);
@@ -527,7 +530,7 @@ export function mg_vsnprintf(buf: Uint8Array, len: number, fmt: string, ap: mg_v
  * mg_vsnprintf/mg_vxprintf with an mg_va made once cost none.
  */
 export function mg_snprintf(buf: Uint8Array, len: number, fmt: string, ...args: any[]): number {
-  const sc = (SN ??= new SnScratch());
+  const sc = fmt_state();
   if (sc.busy) return mg_vsnprintf(buf, len, fmt, new mg_va(args, 0));
   const ap = sc.ap;
   ap.a = args;
@@ -585,22 +588,21 @@ export function MG_ESC(s: string | mg_str): [mg_pm_t, number, string | mg_str] {
 }
 
 // (len, bytes): bytes is a Uint8Array (from index 0) or an mg_str; len is
-// clamped to what there is. Read into these two, not into an object.
-let bytes_b: Uint8Array = EMPTY;
-let bytes_o = 0;
-function bytes_arg(ap: mg_va): number {
+// clamped to what there is. Read into FmtState's bytes_b and bytes_o, not
+// into a new object.
+function bytes_arg(ap: mg_va, st: FmtState): number {
   let len = Number(ap.a[ap.i++]) | 0;
   const v = ap.a[ap.i++];
   if (v instanceof Uint8Array) {
-    bytes_b = v;
-    bytes_o = 0;
+    st.bytes_b = v;
+    st.bytes_o = 0;
     if (len > v.length) len = v.length;
   } else if (mg_is_str(v)) {
-    bytes_b = v.buf;
-    bytes_o = v.ofs;
+    st.bytes_b = v.buf;
+    st.bytes_o = v.ofs;
     if (len > v.len) len = v.len;
   } else {
-    bytes_b = EMPTY;
+    st.bytes_b = EMPTY;
     len = 0;
   }
   return len < 0 ? 0 : len;
@@ -609,9 +611,10 @@ function bytes_arg(ap: mg_va): number {
 /** Base64 (padded) of args (len, bytes). */
 export function mg_print_base64(o: mg_xout, ap: mg_va): number {
   const start = o.n;
-  const len = bytes_arg(ap);
-  const b = bytes_b, ofs = bytes_o;
-  bytes_b = EMPTY; // do not keep the caller's buffer alive
+  const st = fmt_state();
+  const len = bytes_arg(ap, st);
+  const b = st.bytes_b, ofs = st.bytes_o;
+  st.bytes_b = EMPTY; // do not keep the caller's buffer alive
   for (let i = 0; i < len; i += 3) {
     const a0 = b[ofs + i];
     const a1 = i + 1 < len ? b[ofs + i + 1] : 0;
@@ -627,9 +630,10 @@ export function mg_print_base64(o: mg_xout, ap: mg_va): number {
 /** Lowercase hex of args (len, bytes). */
 export function mg_print_hex(o: mg_xout, ap: mg_va): number {
   const start = o.n;
-  const len = bytes_arg(ap);
-  const b = bytes_b, ofs = bytes_o;
-  bytes_b = EMPTY;
+  const st = fmt_state();
+  const len = bytes_arg(ap, st);
+  const b = st.bytes_b, ofs = st.bytes_o;
+  st.bytes_b = EMPTY;
   for (let i = 0; i < len; i++) {
     mg_xputc(o, hexc(b[ofs + i] >> 4, false));
     mg_xputc(o, hexc(b[ofs + i] & 15, false));

@@ -156,7 +156,7 @@ export {
 
 const DISCARD_MAX = 1 << 20; // a refused body up to this size is read and dropped, so the client sees the reply
 
-const HTTP_6X = { mode: "6.x" }; // pfn_data marking connections in 6.x mode (copied to accepted ones)
+const HTTP_6X = Object.freeze({ mode: "6.x" }); // pfn_data marking connections in 6.x mode (copied to accepted ones)
 
 /** Creates an HTTP listener. Requests arrive as MG_EV_HTTP_HDRS and MG_EV_HTTP_MSG. */
 export function mg_http_listen(mgr: mg_mgr, url: string, fn: mg_event_handler_t | null, fn_data: any): mg_connection | null {
@@ -621,7 +621,7 @@ function http_closed(c: mg_connection, st: HttpConn): void {
   st.phase = PH_DEAD;
 }
 
-/** Hooks filled by src/ws.ts (kept apart so a build without WebSocket drops them). */
+/** Hooks filled by src/ws.ts when it loads, then frozen (kept apart so a build without WebSocket drops them). */
 export const ws6_hook: { fn: ((c: mg_connection, hm: mg_http_message, head_len: number) => void) | null } = { fn: null };
 
 // --- mg_hello ----------------------------------------------------------------------

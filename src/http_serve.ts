@@ -30,16 +30,19 @@ export class mg_http_serve_opts {
   fs: mg_fs | null = null;
 }
 
+/** Run-time state (config.ts: module state). */
 class FsDefaults {
   fs: mg_fs | null = null;
 }
-const FS = new FsDefaults();
+function fs_state(): FsDefaults {
+  return ((globalThis as any).mgts_http_fs ??= new FsDefaults());
+}
 /** Sets the filesystem used when mg_http_serve_opts.fs is null. */
 export function mg_fs_default(fs: mg_fs): void {
-  FS.fs = fs;
+  fs_state().fs = fs;
 }
 
-const MIME: string[] = [
+const MIME: readonly string[] = Object.freeze([
   "html", "text/html; charset=utf-8", "htm", "text/html; charset=utf-8", "shtml", "text/html; charset=utf-8",
   "css", "text/css; charset=utf-8", "js", "text/javascript; charset=utf-8", "mjs", "text/javascript; charset=utf-8",
   "json", "application/json", "map", "application/json", "txt", "text/plain; charset=utf-8",
@@ -49,7 +52,7 @@ const MIME: string[] = [
   "pdf", "application/pdf", "zip", "application/zip", "gz", "application/gzip", "tar", "application/x-tar",
   "bin", "application/octet-stream", "woff", "font/woff", "woff2", "font/woff2", "ttf", "font/ttf", "otf", "font/otf",
   "mp3", "audio/mpeg", "wav", "audio/wav", "mp4", "video/mp4", "webm", "video/webm",
-];
+]);
 
 /** The MIME type of a path, from the overrides then the table; text/plain for the unknown. */
 export function mg_http_mime_type(path: string, overrides = ""): string {
@@ -81,7 +84,7 @@ export function mg_path_is_sane_str(path: string): boolean {
  * mg_http_serve_file. Call it on MG_EV_HTTP_MSG.
  */
 export function mg_http_serve_dir(c: mg_connection, hm: mg_http_message, opts: mg_http_serve_opts): void {
-  const fs = opts.fs ?? FS.fs;
+  const fs = opts.fs ?? fs_state().fs;
   if (fs === null) {
     mg_http_reply(c, 500, "", "no filesystem\n");
     return;
@@ -155,7 +158,7 @@ function accepts_gzip(hm: mg_http_message): boolean {
  * so files of any size go out of a 2 KB buffer.
  */
 export function mg_http_serve_file(c: mg_connection, hm: mg_http_message, path: string, opts: mg_http_serve_opts): void {
-  const fs = opts.fs ?? FS.fs;
+  const fs = opts.fs ?? fs_state().fs;
   const st = c.proto as HttpConn;
   if (fs === null) {
     mg_http_reply(c, 500, "", "no filesystem\n");

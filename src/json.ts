@@ -200,11 +200,15 @@ function check_whole(b: Uint8Array, i: number, end: number): number {
 class Scratch {
   len = [0];
 }
-const SC = new Scratch();
+/** Run-time state (config.ts: module state). */
+function json_state(): Scratch {
+  return ((globalThis as any).mgts_json ??= new Scratch());
+}
 
 /** The raw token at path (strings keep their quotes), a view into json, or null. */
 export function mg_json_get_tok(json: mg_str | string, path: string): mg_str | null {
   const s = as_str(json);
+  const SC = json_state();
   const ofs = mg_json_get(s, path, SC.len);
   return ofs < 0 ? null : mg_str_n(s.buf, s.ofs + ofs, SC.len[0]);
 }
@@ -212,6 +216,7 @@ export function mg_json_get_tok(json: mg_str | string, path: string): mg_str | n
 /** The number at path, or undefined. */
 export function mg_json_get_num(json: mg_str | string, path: string): number | undefined {
   const s = as_str(json);
+  const SC = json_state();
   const ofs = mg_json_get(s, path, SC.len);
   if (ofs < 0) return undefined;
   const b = s.buf;
@@ -225,6 +230,7 @@ export function mg_json_get_num(json: mg_str | string, path: string): number | u
 /** The boolean at path, or undefined. */
 export function mg_json_get_bool(json: mg_str | string, path: string): boolean | undefined {
   const s = as_str(json);
+  const SC = json_state();
   const ofs = mg_json_get(s, path, SC.len);
   if (ofs < 0) return undefined;
   const c = s.buf[s.ofs + ofs];

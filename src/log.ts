@@ -27,7 +27,7 @@ class LogState {
   fn: mg_log_fn | null = null;
   param: any = null;
   hal_fn: mg_log_fn | null = null; // the default sink, installed by mg_mgr_init from the HAL
-  line: Uint8Array | null = null;
+  line = new Uint8Array(MG_LOG_LINE);
   out = new mg_xout();
   ap = new mg_va();
   millis: () => number = zero;
@@ -37,29 +37,31 @@ class LogState {
 function zero(): number {
   return 0;
 }
-// One mutable object, not module-level lets: a preloaded module's bindings
-// stay writable through an alias, and one object keeps the state in one place.
-const S = new LogState();
+// Run-time state (config.ts: module state).
+function log_state(): LogState {
+  return ((globalThis as any).mgts_log ??= new LogState());
+}
 
 export function mg_log_set(level: number): void {
-  S.level = level;
+  log_state().level = level;
 }
 export function mg_log_level(): number {
-  return S.level;
+  return log_state().level;
 }
 /** Sends log lines to fn instead of the HAL's sink; null restores the HAL's. */
 export function mg_log_set_fn(fn: mg_log_fn | null, param?: any): void {
+  const S = log_state();
   S.fn = fn;
   S.param = param;
 }
 /** Called by mg_mgr_init: the HAL's sink and clock. */
 export function mg_log_init(hal_fn: mg_log_fn, millis: () => number): void {
+  const S = log_state();
   S.hal_fn = hal_fn;
   S.millis = millis;
 }
 
-function begin(level: number): mg_xout {
-  S.line ??= new Uint8Array(MG_LOG_LINE);
+function begin(S: LogState, level: number): mg_xout {
   const o = S.out;
   o.buf = S.line;
   o.ofs = 0;
@@ -73,7 +75,7 @@ function begin(level: number): mg_xout {
   return o;
 }
 
-function end(o: mg_xout): void {
+function end(S: LogState, o: mg_xout): void {
   let n = o.n > o.cap ? o.cap : o.n;
   o.buf[n++] = 10;
   const fn = S.fn ?? S.hal_fn;
@@ -87,16 +89,18 @@ function end(o: mg_xout): void {
 
 /** mg_log(level, fmt, args): formats one line if level is enabled. */
 export function mg_log(level: number, fmt: string, args: ArrayLike<any>): void {
-  if (!MG_ENABLE_LOG || level > S.level) return;
-  const o = begin(level);
+  if (!MG_ENABLE_LOG) return;
+  const S = log_state();
+  if (level > S.level) return;
+  const o = begin(S, level);
   const ap = S.ap;
   ap.a = args;
   ap.i = 0;
   mg_vxprintf(o, fmt, ap);
   ap.a = NOARGS;
-  end(o);
+  end(S, o);
 }
-const NOARGS: any[] = [];
+const NOARGS: readonly any[] = Object.freeze([]);
 
 /**
  * The MG_ERROR..MG_VERBOSE calls take up to 8 arguments after the format.
@@ -105,29 +109,39 @@ const NOARGS: any[] = [];
  * XS a rest array costs heap slots on every call, even when the level is
  * off. The level is tested before anything is formatted.
  */
-function log8(level: number, fmt: string, a: any, b: any, c: any, d: any, e: any, f: any, g: any, h: any): void {
+function log8(S: LogState, level: number, fmt: string, a: any, b: any, c: any, d: any, e: any, f: any, g: any, h: any): void {
   const v = S.args;
   v[0] = a; v[1] = b; v[2] = c; v[3] = d; v[4] = e; v[5] = f; v[6] = g; v[7] = h;
   mg_log(level, fmt, v);
   v.fill(undefined); // keep no references to the caller's objects
 }
 export function MG_ERROR(fmt: string, a?: any, b?: any, c?: any, d?: any, e?: any, f?: any, g?: any, h?: any): void {
-  if (MG_ENABLE_LOG && S.level >= MG_LL_ERROR) log8(MG_LL_ERROR, fmt, a, b, c, d, e, f, g, h);
+  if (!MG_ENABLE_LOG) return;
+  const S = log_state();
+  if (S.level >= MG_LL_ERROR) log8(S, MG_LL_ERROR, fmt, a, b, c, d, e, f, g, h);
 }
 export function MG_INFO(fmt: string, a?: any, b?: any, c?: any, d?: any, e?: any, f?: any, g?: any, h?: any): void {
-  if (MG_ENABLE_LOG && S.level >= MG_LL_INFO) log8(MG_LL_INFO, fmt, a, b, c, d, e, f, g, h);
+  if (!MG_ENABLE_LOG) return;
+  const S = log_state();
+  if (S.level >= MG_LL_INFO) log8(S, MG_LL_INFO, fmt, a, b, c, d, e, f, g, h);
 }
 export function MG_DEBUG(fmt: string, a?: any, b?: any, c?: any, d?: any, e?: any, f?: any, g?: any, h?: any): void {
-  if (MG_ENABLE_LOG && S.level >= MG_LL_DEBUG) log8(MG_LL_DEBUG, fmt, a, b, c, d, e, f, g, h);
+  if (!MG_ENABLE_LOG) return;
+  const S = log_state();
+  if (S.level >= MG_LL_DEBUG) log8(S, MG_LL_DEBUG, fmt, a, b, c, d, e, f, g, h);
 }
 export function MG_VERBOSE(fmt: string, a?: any, b?: any, c?: any, d?: any, e?: any, f?: any, g?: any, h?: any): void {
-  if (MG_ENABLE_LOG && S.level >= MG_LL_VERBOSE) log8(MG_LL_VERBOSE, fmt, a, b, c, d, e, f, g, h);
+  if (!MG_ENABLE_LOG) return;
+  const S = log_state();
+  if (S.level >= MG_LL_VERBOSE) log8(S, MG_LL_VERBOSE, fmt, a, b, c, d, e, f, g, h);
 }
 
 /** Logs a caught exception (any thrown value) with a prefix. */
 export function mg_log_error_value(level: number, prefix: string, e: unknown): void {
-  if (!MG_ENABLE_LOG || level > S.level) return;
-  const o = begin(level);
+  if (!MG_ENABLE_LOG) return;
+  const S = log_state();
+  if (level > S.level) return;
+  const o = begin(S, level);
   mg_xputs(o, prefix);
   let msg: string;
   try {
@@ -136,7 +150,7 @@ export function mg_log_error_value(level: number, prefix: string, e: unknown): v
     msg = "?";
   }
   mg_xputs(o, msg);
-  end(o);
+  end(S, o);
 }
 
 const HEX = "0123456789abcdef";
@@ -151,8 +165,9 @@ const cca = String.prototype.charCodeAt;
  */
 export function mg_hexdump(buf: Uint8Array, ofs: number, len: number): void {
   if (!MG_ENABLE_LOG) return;
+  const S = log_state();
   for (let row = 0; row < len; row += 16) {
-    const o = begin(MG_LL_INFO);
+    const o = begin(S, MG_LL_INFO);
     o.n = 0; // hex dump rows carry no prefix
     for (let k = 12; k >= 0; k -= 4) mg_xputc(o, cca.call(HEX, (row >> k) & 15));
     mg_xputc(o, 32);
@@ -173,6 +188,6 @@ export function mg_hexdump(buf: Uint8Array, ofs: number, len: number): void {
       const b = buf[ofs + row + i];
       mg_xputc(o, b >= 32 && b < 127 ? b : 46);
     }
-    end(o);
+    end(S, o);
   }
 }

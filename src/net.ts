@@ -178,15 +178,18 @@ export class mg_mgr {
 
 // The HAL used when mg_mgr_init is given none: the platform's start-up code
 // (the host simulator, the device's main) sets it with mg_hal_default().
+// Run-time state (config.ts: module state).
 class Defaults {
   hal: mg_hal | null = null;
   clock: mg_hal | null = null; // the HAL of the last manager made, for mg_millis
 }
-const D = new Defaults();
+function net_state(): Defaults {
+  return ((globalThis as any).mgts_net ??= new Defaults());
+}
 
 /** Sets the HAL that mg_mgr_init uses when called without one. */
 export function mg_hal_default(hal: mg_hal): void {
-  D.hal = hal;
+  net_state().hal = hal;
 }
 
 /**
@@ -199,6 +202,7 @@ export function mg_hal_default(hal: mg_hal): void {
  * where typed arrays become read-only.
  */
 export function mg_mgr_init(mgr: mg_mgr, hal?: mg_hal): void {
+  const D = net_state();
   const h = hal ?? D.hal;
   if (h == null) throw new Error("mg_mgr_init: no HAL (pass one, or call mg_hal_default first)");
   mgr.hal = h;
@@ -226,6 +230,7 @@ export function mg_mgr_init(mgr: mg_mgr, hal?: mg_hal): void {
 
 /** Monotonic milliseconds of the HAL the last manager was made with. */
 export function mg_millis(): number {
+  const D = net_state();
   const h = D.clock ?? D.hal;
   return h !== null ? h.millis() : 0;
 }

@@ -247,7 +247,13 @@ function set_cap(caps: mg_str[] | null, k: number, s: mg_str, at: number, len: n
 // The backtracking stack of mg_match: 4 ints per wildcard (pattern index,
 // start, length, cap index). Made on first use and grown for a pattern with
 // more wildcards than any before (patterns are constants, so it settles).
-let match_stack: Int32Array | null = null;
+// Run-time state (config.ts: module state).
+class MatchState {
+  stack = new Int32Array(64);
+}
+function match_state(): MatchState {
+  return ((globalThis as any).mgts_match ??= new MatchState());
+}
 
 /**
  * Whole-string glob: `?` matches one byte (a '/' too), `*` any run of bytes
@@ -269,8 +275,9 @@ export function mg_match(str: mg_str, pattern: mg_str, caps: mg_str[] | null): b
   const p = pattern.buf, po = pattern.ofs, pn = pattern.len;
   let nw = 0;
   for (let q = 0; q < pn; q++) if (p[po + q] === 42 || p[po + q] === 35) nw++;
-  if (match_stack === null || match_stack.length < nw * 4) match_stack = new Int32Array(nw * 4 > 64 ? nw * 4 : 64);
-  const st = match_stack;
+  const ms = match_state();
+  if (ms.stack.length < nw * 4) ms.stack = new Int32Array(nw * 4);
+  const st = ms.stack;
   let top = 0; // wildcards on the stack
   let i = 0, j = 0, k = 0; // pattern position, string position, cap index
   while (i < pn || j < sn) {

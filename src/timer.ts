@@ -20,14 +20,16 @@ export class mg_timer {
   gen = 0;
 }
 
-/** Result of timer_step: the new deadline and whether it fired. */
+/** Result of timer_step: the new deadline and whether it fired. Run-time state (config.ts: module state). */
 class Step {
   t = 0;
   fired = false;
 }
-const STEP = new Step();
+function step_state(): Step {
+  return ((globalThis as any).mgts_timer ??= new Step());
+}
 
-function timer_step(t: number, prd: number, now: number): void {
+function timer_step(STEP: Step, t: number, prd: number, now: number): void {
   if (now + prd < t) t = 0; // the clock went back: re-arm
   if (t === 0) t = now + prd;
   if (t > now) {
@@ -48,7 +50,8 @@ function timer_step(t: number, prd: number, now: number): void {
  * holder of a number (a number[] or Float64Array) the caller keeps.
  */
 export function mg_timer_expired(t: { [index: number]: number }, prd: number, now: number): boolean {
-  timer_step(t[0], prd, now);
+  const STEP = step_state();
+  timer_step(STEP, t[0], prd, now);
   t[0] = STEP.t;
   return STEP.fired;
 }
@@ -103,10 +106,11 @@ export function mg_timer_unlink(list: mg_timer_list, t: mg_timer): void {
  */
 export function mg_timer_poll(list: mg_timer_list, now: number): void {
   const due = list.due, gens = list.due_gen;
+  const STEP = step_state();
   let n = 0;
   for (let t = list.head; t !== null; t = t.next) {
     const run_now = t.expire === 0 && (t.flags & MG_TIMER_RUN_NOW) !== 0 && (t.flags & MG_TIMER_CALLED) === 0;
-    timer_step(t.expire, t.period_ms, now);
+    timer_step(STEP, t.expire, t.period_ms, now);
     t.expire = STEP.t;
     if (run_now || STEP.fired) {
       due[n] = t;
@@ -131,7 +135,7 @@ export function mg_timer_poll(list: mg_timer_list, now: number): void {
     if ((t.flags & MG_TIMER_REPEAT) === 0 && (t.flags & MG_TIMER_AUTODELETE) !== 0) mg_timer_unlink(list, t);
   }
 }
-const NO_TIMER = new mg_timer(); // fills used slots of mg_timer_list.due
+const NO_TIMER = Object.freeze(new mg_timer()) as mg_timer; // fills used slots of mg_timer_list.due
 
 /** Milliseconds until the earliest timer is due (0 if one is due or unarmed), or -1 when there are none. */
 export function mg_timer_next(list: mg_timer_list, now: number): number {

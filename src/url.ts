@@ -23,7 +23,10 @@ class Parts {
   port = -1; // first digit of the port, after ':'
   uri = -1; // the '/' starting the path
 }
-const P = new Parts();
+/** split's result, reused: run-time state (config.ts: module state). */
+function url_state(): Parts {
+  return ((globalThis as any).mgts_url ??= new Parts());
+}
 
 function split(url: string | mg_str): Parts {
   const s = mg_is_str(url) ? url : mg_str(url);
@@ -46,6 +49,7 @@ function split(url: string | mg_str): Parts {
   }
   let aend = a; // the authority ends at the path ('@' after it is ignored)
   while (aend < end && b[aend] !== 47) aend++;
+  const P = url_state();
   P.buf = b;
   P.ofs = s.ofs;
   P.end = end;

@@ -1,9 +1,9 @@
 // Byte utilities: base64, SHA-1, CRC-32, random bytes, constant-time compare.
 //
 // Every function works on (buffer, offset, length) and allocates nothing after
-// its first call. Nothing mutable is made at module top level: Moddable
-// preloads modules into flash, where typed arrays become read-only, so tables
-// and scratch are made lazily on first use.
+// its first call. Module state follows the rule at the top of config.ts: the
+// CRC table is made at load and only read; the random source is run-time
+// state.
 
 // --- base64 ----------------------------------------------------------------
 
@@ -201,8 +201,18 @@ export function mg_sha1_final(digest: Uint8Array, dofs: number, ctx: mg_sha1_ctx
 
 // --- CRC-32 ----------------------------------------------------------------
 
-// 16-entry (nibble) table: 64 bytes of RAM instead of 1 KiB, two lookups a byte.
-let crc_tab: Int32Array | null = null;
+// 16-entry (nibble) table: 64 bytes instead of 1 KiB, two lookups a byte.
+// Made when the module loads (in flash when preloaded) and only read.
+const CRC_TAB = crc_table();
+function crc_table(): Int32Array {
+  const t = new Int32Array(16);
+  for (let i = 0; i < 16; i++) {
+    let c = i;
+    for (let k = 0; k < 4; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
+    t[i] = c;
+  }
+  return t;
+}
 
 /**
  * Standard CRC-32 (IEEE 802.3, reflected, as zlib). Start with crc = 0 and
@@ -210,16 +220,7 @@ let crc_tab: Int32Array | null = null;
  * Returns an unsigned 32-bit number.
  */
 export function mg_crc32(crc: number, buf: Uint8Array, ofs: number, len: number): number {
-  if (crc_tab === null) {
-    const t = new Int32Array(16);
-    for (let i = 0; i < 16; i++) {
-      let c = i;
-      for (let k = 0; k < 4; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
-      t[i] = c;
-    }
-    crc_tab = t;
-  }
-  const t = crc_tab;
+  const t = CRC_TAB;
   let c = ~crc;
   for (let i = 0; i < len; i++) {
     c ^= buf[ofs + i];
@@ -236,34 +237,32 @@ export type mg_random_fn = (buf: Uint8Array, ofs: number, len: number) => void;
 
 class RandomState {
   fn: mg_random_fn | null = null;
-  x = 0; // xorshift32 state, seeded on first use
 }
-const R = new RandomState();
+/** Run-time state (config.ts: module state). */
+function random_state(): RandomState {
+  return ((globalThis as any).mgts_random ??= new RandomState());
+}
 
 /**
- * Sets the source of mg_random (the HAL's, e.g. the ESP32 hardware RNG); null
- * restores the fallback, a xorshift32 seeded from Math.random and the clock,
- * which is NOT cryptographically strong.
+ * Sets the source of mg_random: mg_mgr_init sets the HAL's, which is the
+ * platform's cryptographic generator (the ESP32's hardware RNG, the OS's on
+ * a host). null removes it.
  */
 export function mg_random_set(fn: mg_random_fn | null): void {
-  R.fn = fn;
+  random_state().fn = fn;
 }
 
-/** Fills len bytes of buf at ofs with random bytes. */
+/**
+ * Fills len bytes of buf at ofs with random bytes from the source
+ * mg_random_set gave (session tokens, WebSocket keys and masks come from
+ * here). Without one it throws: there is no Math.random fallback, whose
+ * numbers can be guessed (on Moddable's lin simulator they are the same on
+ * every launch).
+ */
 export function mg_random(buf: Uint8Array, ofs: number, len: number): void {
-  if (R.fn !== null) {
-    R.fn(buf, ofs, len);
-    return;
-  }
-  let x = R.x;
-  if (x === 0) x = ((Math.random() * 0x100000000) ^ Date.now()) | 1;
-  for (let i = 0; i < len; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    buf[ofs + i] = x >>> 24;
-  }
-  R.x = x;
+  const fn = random_state().fn;
+  if (fn === null) throw new Error("mg_random: no random source (mg_mgr_init sets the HAL's)");
+  fn(buf, ofs, len);
 }
 
 /** Fills len bytes of buf at ofs with random [0-9A-Za-z] characters (no NUL is written). */

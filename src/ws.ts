@@ -147,16 +147,23 @@ function ws_init(mgr: mg_mgr): void {
 
 // --- handshake -----------------------------------------------------------------
 
-// Module scratch is made on first use, not when the module loads: Moddable
-// preloads the core, and buffers made at preload are read-only on the device
-// (test/preload.node.test.ts). A module-level let stays writable.
-let sha: mg_sha1_ctx | null = null;
-let digest: Uint8Array | null = null;
+// Module scratch: the handshake's SHA-1, a client frame's mask, the payload
+// of the close frames we send. Run-time state (config.ts: module state).
+class WsScratch {
+  sha = new mg_sha1_ctx();
+  digest = new Uint8Array(20);
+  tx_mask = new Uint8Array(4);
+  close_buf = new Uint8Array(125);
+}
+function ws_scratch(): WsScratch {
+  return ((globalThis as any).mgts_ws ??= new WsScratch());
+}
 
 /** base64(SHA-1(key + GUID)) into out (28 bytes). */
 function accept_key(key: mg_str, out: Uint8Array): number {
-  const ctx = (sha ??= new mg_sha1_ctx());
-  const d = (digest ??= new Uint8Array(20));
+  const sc = ws_scratch();
+  const ctx = sc.sha;
+  const d = sc.digest;
   mg_sha1_init(ctx);
   mg_sha1_update(ctx, key.buf, key.ofs, key.len);
   const g = GUID_BYTES;
@@ -194,7 +201,7 @@ export function mg_ws_upgrade(c: mg_connection, hm: mg_http_message, fmt?: strin
   return true;
 }
 
-function ws_handshake_reply(c: mg_connection, hm: mg_http_message, fmt: string | null, args: any[]): boolean {
+function ws_handshake_reply(c: mg_connection, hm: mg_http_message, fmt: string | null, args: readonly any[]): boolean {
   const up = mg_http_get_header(hm, "Upgrade");
   const key = mg_http_get_header(hm, "Sec-WebSocket-Key");
   const ver = mg_http_get_header(hm, "Sec-WebSocket-Version");
@@ -230,7 +237,7 @@ function ws_handshake_reply(c: mg_connection, hm: mg_http_message, fmt: string |
 }
 
 /** Extra handshake headers from a printf format (once per connection, so a string is fine). */
-function fmt_headers(fmt: string | null, args: any[]): string {
+function fmt_headers(fmt: string | null, args: readonly any[]): string {
   return fmt === null || fmt.length === 0 ? "" : mg_mprintf(fmt, ...args);
 }
 
@@ -267,8 +274,9 @@ function ws6_handshake(c: mg_connection, hm: mg_http_message, head_len: number):
   mg_iobuf_del(c.recv, 0, head_len);
   ws_opened(c, hm, true);
 }
-const NOARGS: any[] = [];
+const NOARGS: readonly any[] = Object.freeze([]);
 if (ws6_hook.fn === null) ws6_hook.fn = ws6_handshake;
+Object.freeze(ws6_hook);
 
 /**
  * Connects to a WebSocket server (ws://host:port/path). fmt adds request
@@ -371,8 +379,6 @@ function put_header(b: Uint8Array, o: number, op: number, len: number, mask: Uin
   return h;
 }
 
-let tx_mask: Uint8Array | null = null; // made on first use (see sha above)
-
 /**
  * Sends one frame: `op` is WEBSOCKET_OP_*, optionally | WEBSOCKET_DONT_FIN.
  * Client frames are masked with a fresh random key, server frames never.
@@ -446,7 +452,7 @@ function frame_at(c: mg_connection, start: number, op: number, len: number): voi
   const s = c.send;
   let mask: Uint8Array | null = null;
   if (c.is_client) {
-    mask = tx_mask ??= new Uint8Array(4);
+    mask = ws_scratch().tx_mask;
     mg_random(mask, 0, 4);
   }
   const p = start + put_header(s.buf, start, op, len, mask);
@@ -573,10 +579,9 @@ function ws_fail(c: mg_connection, ws: WsConn, code: number, why: string): void 
   }
   c.is_draining = true;
 }
-let close_buf: Uint8Array | null = null;
-/** The payload of the close frames we send (code and reason), made on first use (see sha above). */
+/** The payload of the close frames we send (code and reason). */
 function close_payload(): Uint8Array {
-  return (close_buf ??= new Uint8Array(125));
+  return ws_scratch().close_buf;
 }
 
 /** RFC 6455 §5.5.1: after its close frame, an endpoint sends no more frames. */

@@ -54,11 +54,11 @@ export class http_server_app {
   mgr: mg_mgr | null = null;
 }
 
-// URI patterns, made once
-const API_STATS = mg_str("/api/stats");
-const API_SUM = mg_str("/api/sum");
-const API_UPLOAD = mg_str("/api/upload");
-const API_ANY = mg_str("/api/#");
+// URI patterns, made once and frozen (src/config.ts: module state)
+const API_STATS = Object.freeze(mg_str("/api/stats"));
+const API_SUM = Object.freeze(mg_str("/api/sum"));
+const API_UPLOAD = Object.freeze(mg_str("/api/upload"));
+const API_ANY = Object.freeze(mg_str("/api/#"));
 
 function live_connections(mgr: mg_mgr): number {
   let n = 0;
