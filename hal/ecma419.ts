@@ -118,8 +118,13 @@ export interface ecma419_platform {
   timer(fn: () => void): ecma419_timer;
   /** Writes a log line (trace on the device). */
   log(s: string): void;
-  /** Random bytes; Math.random when absent. */
-  random?(buf: Uint8Array, ofs: number, len: number): void;
+  /**
+   * Cryptographically strong random bytes (session tokens, WebSocket keys
+   * and masks come from here): the ESP32's hardware RNG, the OS's on a
+   * simulator. Required: Math.random is not secure (on Moddable's lin it is
+   * unseeded rand(), the same on every launch).
+   */
+  random(buf: Uint8Array, ofs: number, len: number): void;
   /** Most sockets open at once (default MG_MAX_CONNS + 4). */
   max_sockets?: number;
 }
@@ -545,9 +550,7 @@ class Ecma419Hal implements mg_hal {
   }
 
   random(buf: Uint8Array, ofs: number, len: number): void {
-    const p = this.p;
-    if (p.random !== undefined) p.random(buf, ofs, len);
-    else for (let i = 0; i < len; i++) buf[ofs + i] = (Math.random() * 256) | 0;
+    this.p.random(buf, ofs, len);
   }
 
   log(buf: Uint8Array, ofs: number, len: number): void {

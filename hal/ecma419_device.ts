@@ -1,6 +1,7 @@
 // The ECMA-419 HAL on a Moddable device (ESP32, or the lin/mac simulator):
 // hal/ecma419.ts given Moddable's sockets, Time.ticks, one Timer re-armed with
-// Timer.schedule (no timer object per wake), Net.resolve and trace.
+// Timer.schedule (no timer object per wake), Net.resolve, trace, and the
+// board's cryptographic generator ("mgts-rng", see hal/ecma419_rng.d.ts).
 // Device only: compiled by mcconfig/rollup for the device and typechecked
 // against @moddable/typings by tsconfig.device.json, never by the host build.
 import TCP from "embedded:io/socket/tcp";
@@ -9,6 +10,7 @@ import UDP from "embedded:io/socket/udp";
 import Timer from "timer";
 import Time from "time";
 import Net from "net";
+import rng_fill from "mgts-rng";
 import { mg_hal_ecma419, type ecma419_platform, type ecma419_timer } from "./ecma419.js";
 import type { mg_hal } from "./hal.js";
 
@@ -54,6 +56,7 @@ export function ecma419_device_platform(max_sockets?: number): ecma419_platform 
     log(s) {
       trace(s);
     },
+    random: rng_fill,
     max_sockets,
   };
 }

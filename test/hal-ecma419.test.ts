@@ -170,6 +170,9 @@ function platform(clock: Clock, max_sockets = 8): ecma419_platform {
     log(s) {
       logged.push(s);
     },
+    random(buf, ofs, len) {
+      for (let i = 0; i < len; i++) buf[ofs + i] = 0xa5;
+    },
     max_sockets,
   };
 }
@@ -464,6 +467,21 @@ test("resolve: Net.resolve's callback, localhost, a busy resolver, cancel", () =
   hal.resolve_cancel(c);
   resolving[resolving.length - 1][1]("late.example", "1.2.3.4");
   assert.is(hal.resolved(c, out), -1);
+});
+
+test("random: the platform's generator, and nothing else (no Math.random)", () => {
+  const hal = mg_hal_ecma419(platform(new Clock()));
+  const saved = Math.random;
+  Math.random = () => {
+    throw new Error("Math.random used");
+  };
+  try {
+    const b = new Uint8Array(8);
+    hal.random(b, 2, 4);
+    assert.equal(Array.from(b), [0, 0, 0xa5, 0xa5, 0xa5, 0xa5, 0, 0]);
+  } finally {
+    Math.random = saved;
+  }
 });
 
 test.run();
