@@ -1,57 +1,138 @@
-// The device entry: manifest.json makes it Moddable's main module. The
-// runtime calls its default export once Wi-Fi is up (setup/network runs
-// first). It installs the abort hook, sets the ECMA-419 HAL and starts the
-// dashboard on port 80.
+// The device entry: manifest.json makes it Moddable's main module, preloaded
+// with everything it imports. The runtime calls its default export once the
+// network is up (on an ESP32, setup/network joins the Wi-Fi first). It
+// installs the abort hook, sets the ECMA-419 HAL and starts one app.
 //
-//   mcconfig -d -m -p esp32/nodemcu ssid="My Wi-Fi" password="secret" dash_pass="not-admin"
+//   mcconfig -m -p esp32/nodemcu ssid="My Wi-Fi" password="secret" dash_pass="not-admin"
+//   mcconfig -m -t build -p lin -o build/moddable app=echo port=9000
 //
-// Settings from the command line (merged into mc/config): dash_port (80),
-// dash_user and dash_pass (admin / admin: change them), led_pin (2).
-// boards/<board>/manifest.json sets mgts_heap (the XS heap in bytes, for the
-// free-heap figure).
+// Settings from the command line (merged into mc/config):
+//   app        dashboard (default), echo or http-server
+//   port       the app's port: 80 on a board, 8000 on lin (boards/*/manifest.json);
+//              0 picks a free one (the echo app needs a real one: it also opens port + 1 and + 2)
+//   dash_user, dash_pass   the dashboard's login (admin / admin: change them)
+//   led_pin    the dashboard's LED (2; -1 for none)
+//   meter      ms: trace the XS stack and heap figures that often (an instrumented build, -i)
+// Every app logs "mgts: listening <proto> port <n>" for each socket it
+// opened, then "mgts: ready <app>", so a launcher that asked for port 0
+// learns the ports (test/moddable.ts).
 import config from "mc/config";
+import Timer from "timer";
+import Instrumentation from "instrumentation";
+import Debug from "debug";
 import { mg_packed_files } from "mgts-web";
-import { MG_ERROR, MG_INFO, MG_MAX_CONNS, mg_hal_default } from "../src/index.js";
+import { MG_ERROR, MG_MAX_CONNS, mg_hal_default, mg_mgr, mg_mgr_free } from "../src/index.js";
 import { mg_hal_ecma419_device } from "../hal/ecma419_device.js";
 import { dash_board_moddable } from "./dashboard/board_moddable.js";
 import { main as dashboard } from "./dashboard/main.js";
+import { main as echo } from "./echo/main.js";
+import { main as http_server } from "./http-server/main.js";
 
 /**
  * XS calls globalThis.abort(message, exception) for an exception nothing
- * caught, an unhandled rejection, or memory full, when the manifest sets
- * defines.xs.abortHook. Returning false keeps the device running instead of
- * rebooting it: mgts catches everything it runs, so what lands here is an
- * application bug, logged and survived.
+ * caught or an unhandled rejection, and for memory full, when the manifest
+ * sets defines.xs.abortHook. Returning false keeps the device running:
+ * mgts catches everything it runs, so an exception that lands here is an
+ * application bug, logged and survived. Anything else (memory full) is not
+ * survivable: returning true lets XS go on to its abort, which restarts an
+ * ESP32 (esp_restart) and unloads the app on lin. A stack overflow never
+ * reaches this hook (XS skips it: the stack is not safe to run on); XS
+ * itself logs "XS abort: JavaScript stack overflow" and does the same.
  */
 function on_abort(message: string, exception?: unknown): boolean {
+  const survivable = message === "unhandled exception" || message === "unhandled rejection";
   try {
-    trace("mgts: abort: " + message + (exception === undefined ? "" : ": " + String(exception)) + "\n");
+    trace("mgts: abort: " + message + (exception === undefined ? "" : ": " + String(exception)) + (survivable ? "" : " (restarting)") + "\n");
   } catch {
     // nothing left to report with
   }
-  return false;
+  return !survivable;
 }
 
 function setting(name: string, dflt: string): string {
   const v = config[name];
-  return typeof v === "string" && v.length > 0 ? v : dflt;
+  return typeof v === "string" && v.length > 0 ? v : typeof v === "number" ? String(v) : dflt;
+}
+
+/** Tells a launcher every port the app opened (port 0 picks one). */
+function announce(app: string, mgr: mg_mgr): void {
+  let n = 0;
+  for (let c = mgr.conns; c !== null; c = c.next) n++;
+  // in the order the app opened them (mgr.conns has the newest first)
+  for (let k = n - 1; k >= 0; k--) {
+    let c = mgr.conns;
+    for (let i = 0; i < k && c !== null; i++) c = c.next;
+    if (c !== null && c.is_listening) trace("mgts: listening " + (c.is_udp ? "udp" : "tcp") + " port " + c.loc.port + "\n");
+  }
+  trace("mgts: ready " + app + "\n");
+}
+
+/** Instrumentation figures, in bytes (release builds without -i have none: -1). */
+function figure(name: "XS Stack Used" | "XS Slot Heap Used" | "XS Chunk Heap Used"): number {
+  const i = Instrumentation.map(name);
+  const v = i === undefined ? undefined : Instrumentation.get(i);
+  return typeof v === "number" ? v : -1;
+}
+
+/** config.meter: every meter ms, a garbage collection, then the live heap and the stack's peak. */
+function meter(ms: number): void {
+  Timer.repeat(() => {
+    Debug.gc();
+    trace("mgts-meter stack=" + figure("XS Stack Used") + " slots=" + figure("XS Slot Heap Used") + " chunks=" + figure("XS Chunk Heap Used") + "\n");
+  }, ms);
+}
+
+class Device {
+  app = "dashboard";
+  port = 80;
+  mgr: mg_mgr | null = null;
+  board: dash_board_moddable | null = null;
+}
+
+function start(d: Device): void {
+  if (d.app === "echo") d.mgr = echo({ port: d.port });
+  else if (d.app === "http-server") d.mgr = http_server({ port: d.port });
+  else {
+    const user = setting("dash_user", "admin");
+    const pass = setting("dash_pass", "admin");
+    const heap = Number(config.mgts_heap ?? 0);
+    if (d.board === null) {
+      d.board = new dash_board_moddable({ heap_total: heap > 0 ? heap : undefined, led_pin: Number(setting("led_pin", "2")), on_reboot: () => restart(d) });
+    }
+    d.mgr = dashboard({ port: d.port, board: d.board, files: mg_packed_files, user, pass });
+    if (pass === "admin") MG_ERROR("dash: the default password is in use: build with dash_pass=...");
+  }
+  announce(d.app, d.mgr);
+}
+
+/** Where the platform cannot restart the device (lin): the app is made anew in place, as the host simulator does. */
+function restart(d: Device): void {
+  trace("mgts: restarting " + d.app + "\n");
+  if (d.mgr !== null) mg_mgr_free(d.mgr);
+  d.mgr = null;
+  try {
+    start(d);
+  } catch (e) {
+    trace("mgts: " + d.app + " did not start again: " + String(e) + "\n");
+  }
 }
 
 export default function main(): void {
   (globalThis as any).abort = on_abort;
   // lwIP on an ESP32 has 8 TCP PCBs: the pool (MG_MAX_CONNS, set per board) plus a few sockets being handed over.
   mg_hal_default(mg_hal_ecma419_device(MG_MAX_CONNS + 2));
-  const port = Number(setting("dash_port", "80"));
-  const user = setting("dash_user", "admin");
-  const pass = setting("dash_pass", "admin");
-  if (pass === "admin") MG_ERROR("dash: the default password is in use: build with dash_pass=...");
-  const heap = Number(config.mgts_heap ?? 0);
-  const led = Number(config.led_pin ?? 2);
-  const board = new dash_board_moddable({ heap_total: heap > 0 ? heap : undefined, led_pin: led });
+  const d = new Device();
+  d.app = setting("app", "dashboard");
+  d.port = Number(setting("port", "80"));
+  const ms = Number(setting("meter", "0"));
+  if (ms > 0) meter(ms);
+  if (d.app !== "dashboard" && d.app !== "echo" && d.app !== "http-server") {
+    trace("mgts: no app " + d.app + " (app=dashboard, echo or http-server)\n");
+    return;
+  }
   try {
-    dashboard({ port, board, files: mg_packed_files, user, pass });
-    MG_INFO("mgts: dashboard on port %d", port);
+    start(d);
   } catch (e) {
-    trace("mgts: the dashboard did not start: " + String(e) + "\n");
+    trace("mgts: " + d.app + " did not start: " + String(e) + "\n");
   }
 }

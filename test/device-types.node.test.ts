@@ -1,7 +1,8 @@
-// The device build, checked here because no Moddable SDK can run here:
-// the device code typechecks against @moddable/typings (not Node's types),
-// manifest.json and boards/ are complete and consistent, and the device app
-// bundles into a module that imports only the core and Moddable's modules.
+// The device build's sources, checked without the Moddable SDK: the device
+// code typechecks against @moddable/typings (not Node's types), manifest.json
+// and boards/ are complete and consistent, and the device app bundles into a
+// module that imports only the core and Moddable's modules. What mcconfig
+// makes of them is checked by test/build.moddable.test.ts (with the SDK).
 // Node-only (runs tsc and rollup).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -35,10 +36,12 @@ test("tsc -p tsconfig.device.json: no errors, against Moddable's typings only", 
   assert.not.ok(files.some((f) => f.includes("@types/node/")), "Node's types are not visible to device code");
 });
 
-test("manifest.json: Moddable's base and io manifests, abort hook, modules, preload", () => {
+test("manifest.json: Moddable's base, instrumentation and debug manifests, abort hook, modules, preload", () => {
   const m = json("manifest.json");
   assert.ok(m.include.includes("$(MODDABLE)/examples/manifest_base.json"));
-  assert.ok(m.include.includes("$(MODDABLE)/modules/io/manifest.json"));
+  assert.ok(m.include.includes("$(MODDABLE)/modules/base/instrumentation/manifest.json"));
+  assert.ok(m.include.includes("$(MODDABLE)/modules/base/debug/manifest.json"));
+  assert.is(m.config.app, "dashboard");
   assert.is(m.defines.xs.abortHook, 1);
   assert.is(m.modules.main, "./dist/moddable/main");
   assert.is(m.modules["mgts-web"], "./dist/moddable/web");
@@ -58,11 +61,15 @@ test("boards/: every board mapped, its core bundle named, its config real and sm
     const c = json(`boards/${b}/config.json`);
     const bm = json(`boards/${b}/manifest.json`);
     assert.is(bm.modules.mgts, `../../dist/moddable/${b}/mgts`, b);
+    assert.ok(typeof bm.modules["mgts-rng"] === "string", `${b}: maps mgts-rng, the platform's cryptographic generator`);
+    assert.ok(bm.creation.stack > 0, `${b}: creation.stack (measured: npm run budget)`);
+    assert.is(bm.config.port, b === "sim" ? 8000 : 80, `${b}: the default port`);
     for (const k of Object.keys(c.config)) assert.ok(config_ts.includes(`export const ${k} = `), `${b}: ${k} is a constant of src/config.ts`);
     assert.ok(c.config.MG_MAX_CONNS <= 8, `${b}: lwIP has 8 TCP PCBs`);
     assert.ok(c.config.MG_IO_SIZE >= 512, b);
     if (b !== "sim") {
-      assert.ok(bm.creation.stack > 0 && (bm.creation.static > 0 || bm.creation.chunk.initial > 0), `${b}: creation sizes`);
+      assert.ok(bm.creation.static > 0 || bm.creation.chunk.initial > 0, `${b}: creation sizes`);
+      assert.ok(bm.include.includes("$(MODDABLE)/modules/io/manifest.json"), `${b}: ECMA-419 sockets and Wi-Fi`);
       assert.ok(c.subplatforms.length > 0, b);
       for (const sp of c.subplatforms) assert.is(m.platforms[`esp32/${sp}`]?.include, `./boards/${b}/manifest.json`, `esp32/${sp}`);
     }
@@ -84,7 +91,7 @@ test("the device app bundles to one module importing only the core and Moddable'
   const { output } = await bundle.generate({ format: "es" });
   await bundle.close();
   const chunk = output[0] as any;
-  const allowed = /^(mgts|mgts-web|mc\/config|time|timer|net|preference|instrumentation|esp32\/ota|embedded:.*)$/;
+  const allowed = /^(mgts|mgts-web|mgts-rng|mc\/config|time|timer|net|preference|instrumentation|debug|esp32\/ota|embedded:.*)$/;
   const bad = chunk.imports.filter((i: string) => !allowed.test(i));
   assert.equal(bad, [], "imports of the device app");
   assert.ok(chunk.imports.includes("mgts") && chunk.imports.includes("embedded:io/socket/tcp"));

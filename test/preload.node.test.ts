@@ -1,4 +1,12 @@
-// Preload, emulated on Node. Moddable's linker runs preloaded modules at
+// Preload, emulated on Node, for the one mistake the real linker does not
+// report. test/build.moddable.test.ts preloads the core and the apps with
+// Moddable's xsl, which warns about every module-level object or binding
+// left writable (they get a RAM alias). A typed array, ArrayBuffer, DataView,
+// Map or Set made at preload gets no alias and no warning: it is simply
+// read-only, and the first write on the device throws. That is what this
+// test looks for, without the SDK and with the place each object was made.
+//
+// Moddable's linker runs preloaded modules at
 // build time, and afterwards every ArrayBuffer, typed array, DataView, Map and
 // Set made during their evaluation is read-only: a write throws "read-only
 // buffer" on the device (moddable-facts §3.4). Here the constructors are

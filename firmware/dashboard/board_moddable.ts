@@ -1,7 +1,10 @@
-// The dashboard's board on an ESP32 under Moddable: heap figures from
-// Instrumentation, the Wi-Fi signal from Net.get("RSSI"), the LED on a
-// GPIO through ECMA-419's Digital, settings in NVS through Preference,
-// uploads into the OTA partition through esp32/ota, reboot through System.
+// The dashboard's board under Moddable (an ESP32, or the lin simulator):
+// heap figures from Instrumentation, the Wi-Fi signal from Net.get("RSSI"),
+// the LED on a GPIO through ECMA-419's Digital, settings through Preference
+// (NVS on an ESP32), uploads into the OTA partition through esp32/ota, reboot
+// through System.restart. On lin, boards/sim/ stands in for what the
+// simulator lacks (OTA, GPIO, a Preference that survives preloading), and
+// System has no restart: on_reboot restarts the app in place.
 //
 // This file cannot run on the host; it is typechecked against
 // @moddable/typings (plus firmware/dashboard/moddable_ota.d.ts) with the device build.
@@ -12,7 +15,6 @@ import Net from "net";
 import Preference from "preference";
 import Time from "time";
 import Digital from "embedded:io/digital";
-import System from "embedded:io/system";
 import OTA from "esp32/ota";
 import { mg_utf8_decode } from "../../src/str.js";
 import type { dash_board, dash_metrics } from "./board.js";
@@ -29,6 +31,8 @@ export interface BoardModdableOptions {
   key?: string;
   /** The SNTP server until the settings name another; default Mongoose's, udp://time.google.com:123; "" for none. */
   sntp?: string;
+  /** Called for a reboot where the platform cannot restart (System.restart is missing on lin). */
+  on_reboot?: () => void;
 }
 
 /** Instrumentation index of a counter, or -1 (release builds have no instrumentation). */
@@ -59,6 +63,7 @@ export class dash_board_moddable implements dash_board {
   private level: 0 | 1 = 0;
   private ota: OTA | null = null;
   private sntp: string;
+  private on_reboot: (() => void) | null;
   constructor(opts: BoardModdableOptions = {}) {
     this.sntp = opts.sntp ?? "udp://time.google.com:123";
     this.start = Time.ticks;
@@ -68,6 +73,7 @@ export class dash_board_moddable implements dash_board {
     this.sensor = opts.sensor ?? null;
     this.domain = opts.domain ?? "mgts";
     this.key = opts.key ?? "dash";
+    this.on_reboot = opts.on_reboot ?? null;
     const led = opts.led_pin ?? 2;
     if (led >= 0) {
       try {
@@ -157,8 +163,11 @@ export class dash_board_moddable implements dash_board {
       return "not a valid firmware image";
     }
   }
+  /** Moddable's system module (preloaded by its io manifest) sets globalThis.System; only the device's has restart(). */
   reboot(): void {
-    System.restart();
+    const sys = globalThis.System as { restart?: () => void } | undefined;
+    if (sys !== undefined && typeof sys.restart === "function") sys.restart();
+    else if (this.on_reboot !== null) this.on_reboot();
   }
   sntp_server(): string {
     return this.sntp;
