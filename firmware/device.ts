@@ -12,7 +12,14 @@
 //              0 picks a free one (the echo app needs a real one: it also opens port + 1 and + 2)
 //   dash_user, dash_pass   the dashboard's login (admin / admin: change them)
 //   led_pin    the dashboard's LED (2; -1 for none)
+//   sntp       the dashboard's SNTP server until its settings name one
+//              (udp://time.google.com:123; none: no clock until they do)
 //   meter      ms: trace the XS stack and heap figures that often (an instrumented build, -i)
+//   abort_test exception or stack: a second after start, throw an exception
+//              nothing catches, or recurse until the JS stack overflows, to see
+//              what the board does (the first is logged and survived; the second
+//              is logged by XS and restarts an ESP32; on lin mcsim dies, and
+//              `npm run moddable -- run` starts it again)
 // Every app logs "mgts: listening <proto> port <n>" for each socket it
 // opened, then "mgts: ready <app>", so a launcher that asked for port 0
 // learns the ports (test/moddable.ts).
@@ -82,6 +89,19 @@ function meter(ms: number): void {
   }, ms);
 }
 
+function recurse(n: number): number {
+  return n <= 0 ? 0 : 1 + recurse(n - 1) + recurse(0);
+}
+
+/** config.abort_test: the abort paths, on purpose (see the top of this file). */
+function abort_test(what: string): void {
+  Timer.set(() => {
+    trace("mgts: abort_test " + what + "\n");
+    if (what === "exception") throw new Error("abort_test: an exception nothing catches");
+    if (what === "stack") trace("mgts: abort_test not reached " + recurse(1e9) + "\n");
+  }, 1000);
+}
+
 class Device {
   app = "dashboard";
   port = 80;
@@ -97,7 +117,13 @@ function start(d: Device): void {
     const pass = setting("dash_pass", "admin");
     const heap = Number(config.mgts_heap ?? 0);
     if (d.board === null) {
-      d.board = new dash_board_moddable({ heap_total: heap > 0 ? heap : undefined, led_pin: Number(setting("led_pin", "2")), on_reboot: () => restart(d) });
+      const sntp = setting("sntp", "");
+      d.board = new dash_board_moddable({
+        heap_total: heap > 0 ? heap : undefined,
+        led_pin: Number(setting("led_pin", "2")),
+        sntp: sntp === "" ? undefined : sntp === "none" ? "" : sntp,
+        on_reboot: () => restart(d),
+      });
     }
     d.mgr = dashboard({ port: d.port, board: d.board, files: mg_packed_files, user, pass });
     if (pass === "admin") MG_ERROR("dash: the default password is in use: build with dash_pass=...");
@@ -126,6 +152,8 @@ export default function main(): void {
   d.port = Number(setting("port", "80"));
   const ms = Number(setting("meter", "0"));
   if (ms > 0) meter(ms);
+  const test = setting("abort_test", "");
+  if (test !== "") abort_test(test);
   if (d.app !== "dashboard" && d.app !== "echo" && d.app !== "http-server") {
     trace("mgts: no app " + d.app + " (app=dashboard, echo or http-server)\n");
     return;

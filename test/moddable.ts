@@ -189,6 +189,8 @@ export interface moddable_build_opts {
   instrument?: boolean;
   /** Overrides of the manifest's creation (e.g. { stack: 256 }). */
   creation?: Record<string, unknown>;
+  /** More modules (name: path without extension) and preloads, e.g. to show the warning check at work. */
+  extra?: { modules: Record<string, string>; preload: string[] };
 }
 
 export interface moddable_build_t {
@@ -203,12 +205,16 @@ export interface moddable_build_t {
   ms: number;
 }
 
-/** The wrapper manifest every build goes through: it names the build "mgts" and carries creation overrides. */
-function wrapper(creation: Record<string, unknown> | undefined): string {
+/** The wrapper manifest every build goes through: it names the build "mgts" and carries creation overrides and extra modules. */
+function wrapper(opts: moddable_build_opts): string {
   const dir = join(OUT, "mgts");
   mkdirSync(dir, { recursive: true });
   const m: Record<string, unknown> = { include: [join(REPO, "manifest.json")] };
-  if (creation !== undefined) m.creation = creation;
+  if (opts.creation !== undefined) m.creation = opts.creation;
+  if (opts.extra !== undefined) {
+    m.modules = opts.extra.modules;
+    m.preload = opts.extra.preload;
+  }
   writeFileSync(join(dir, "manifest.json"), JSON.stringify(m, null, 2) + "\n");
   return join(dir, "manifest.json");
 }
@@ -276,7 +282,8 @@ export async function moddable_build(opts: moddable_build_opts = {}): Promise<mo
   return locked(async () => {
     await ensure_dist();
     const h = createHash("sha1");
-    h.update(JSON.stringify({ platform, args, instrument: opts.instrument === true, creation: opts.creation ?? null, sdk: sdk.MODDABLE }));
+    h.update(JSON.stringify({ platform, args, instrument: opts.instrument === true, creation: opts.creation ?? null, extra: opts.extra ?? null, sdk: sdk.MODDABLE }));
+    for (const path of Object.values(opts.extra?.modules ?? {})) hash_tree(h, path + ".js");
     for (const p of ["dist/moddable", "manifest.json", "boards"]) hash_tree(h, join(REPO, p));
     const key = h.digest("hex").slice(0, 16);
     const apps = join(OUT, "apps");
@@ -287,7 +294,7 @@ export async function moddable_build(opts: moddable_build_opts = {}): Promise<mo
       return { so: esp32 ? null : so, warnings: saved.warnings, log: saved.log, built: false, ms: Date.now() - t0 };
     }
     const env = moddable_env(sdk);
-    const man = wrapper(opts.creation);
+    const man = wrapper(opts);
     const out = join(OUT, esp32 ? "esp32" : "lin");
     mkdirSync(out, { recursive: true });
     const flavour = opts.instrument ? "instrument" : "release";
@@ -526,4 +533,97 @@ function start_once(sdk: moddable_sdk_t, so: string, timeout_ms: number): Promis
       finish(null);
     }, () => {});
   });
+}
+
+// --- supervised: what a board's reset does, for lin ------------------------------------------
+
+export interface moddable_supervised_t {
+  /** Every line of every boot, in order ("moddable: ..." lines are the supervisor's). */
+  lines: string[];
+  /** Boots so far (1 after the first start). */
+  boots(): number;
+  /** The app of the current boot (its ports), or null between boots. */
+  app(): moddable_app_t | null;
+  wait_line(re: RegExp, ms?: number): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs a lin binary and starts it again when it dies or aborts, as an
+ * ESP32 restarts after an XS abort (esp_restart in fxAbort). On lin a stack
+ * overflow ends in "XS abort: JavaScript stack overflow" and mcsim crashing;
+ * memory full (the abort hook lets it through) unloads the app and leaves
+ * mcsim idle. An unhandled exception is not restarted for: the abort hook
+ * logs it and the app goes on (firmware/device.ts). At most max_boots boots.
+ */
+export async function moddable_supervise(so: string, on_line?: (l: string) => void, max_boots = 20): Promise<moddable_supervised_t> {
+  const lines: string[] = [];
+  const waiters: { re: RegExp; ok: (l: string) => void }[] = [];
+  let current: moddable_app_t | null = null;
+  let boots = 0;
+  let stopping = false;
+  const push = (l: string) => {
+    lines.push(l);
+    on_line?.(l);
+    for (let i = waiters.length - 1; i >= 0; i--) {
+      if (waiters[i].re.test(l)) {
+        waiters[i].ok(l);
+        waiters.splice(i, 1);
+      }
+    }
+  };
+  const fatal = (l: string) => /^XS abort: /.test(l) && !/^XS abort: unhandled (exception|rejection)/.test(l);
+  const loop = async () => {
+    while (!stopping && boots < max_boots) {
+      boots++;
+      let app: moddable_app_t;
+      try {
+        app = await moddable_start(so);
+      } catch (e) {
+        for (const l of String((e as Error).message).split("\n")) push(l);
+        push(`moddable: boot ${boots} failed; starting again`);
+        await new Promise((r) => setTimeout(r, 1000));
+        continue;
+      }
+      current = app;
+      let seen = 0;
+      for (; seen < app.lines.length; seen++) push(app.lines[seen]);
+      let why = "";
+      while (!stopping && app.running() && why === "") {
+        await new Promise((r) => setTimeout(r, 100));
+        for (; seen < app.lines.length; seen++) {
+          push(app.lines[seen]);
+          if (fatal(app.lines[seen])) why = app.lines[seen];
+        }
+      }
+      if (why !== "") await new Promise((r) => setTimeout(r, 500)); // its last words
+      for (; seen < app.lines.length; seen++) push(app.lines[seen]);
+      await app.stop();
+      current = null;
+      if (stopping) break;
+      push(`moddable: mcsim ${why !== "" ? "stopped after " + why : "exited"}; starting it again (boot ${boots + 1})`);
+    }
+  };
+  const done = loop();
+  const s: moddable_supervised_t = {
+    lines,
+    boots: () => boots,
+    app: () => current,
+    wait_line(re, ms = 30000) {
+      return new Promise((ok, fail) => {
+        const w = { re, ok: (l: string) => (clearTimeout(t), ok(l)) };
+        const t = setTimeout(() => {
+          waiters.splice(waiters.indexOf(w), 1);
+          fail(new Error(`no line matching ${re} within ${ms} ms:\n${lines.slice(-40).join("\n")}`));
+        }, ms);
+        waiters.push(w);
+      });
+    },
+    async stop() {
+      stopping = true;
+      await current?.stop();
+      await done;
+    },
+  };
+  return s;
 }

@@ -702,6 +702,7 @@ function upload_part(app: dash_app, c: mg_connection, ev: number, p: mg_http_mul
     app.up_err = app.board.upload_begin(name);
     app.up_open = app.up_err === "";
     if (app.up_open) MG_INFO("dash: receiving %s", name);
+    else MG_ERROR("dash: upload of %s refused: %s", name, app.up_err);
   } else if (ev === MG_EV_HTTP_PART_DATA) {
     if (!app.up_open) return; // dropped: the piece counts as used
     const err = app.board.upload_write(p.data.buf, p.data.ofs, p.data.len);
