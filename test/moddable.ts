@@ -153,18 +153,20 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd = REPO): P
   });
 }
 
-let dist_done = false;
+let dist_done: string | null = null;
 
 /**
  * The modules mcconfig takes (dist/moddable/: the core per board, the app,
- * the packed UI): made by `npm run build`, once per process. test/run.mjs
+ * the packed UI): made by `npm run build`, once per process and MGTS_CONFIG
+ * (which folds a config over every board's, rollup.config.js). test/run.mjs
  * builds them before the tier and sets MGTS_DIST_READY.
  */
 async function ensure_dist(): Promise<void> {
-  if (dist_done || process.env.MGTS_DIST_READY === "1") return;
+  const cfg = process.env.MGTS_CONFIG ?? "";
+  if (dist_done === cfg || (process.env.MGTS_DIST_READY === "1" && cfg === "")) return;
   const r = await run("npm", ["run", "build"], process.env);
   if (r.code !== 0) throw new Error("npm run build failed:\n" + r.out.slice(-3000));
-  dist_done = true;
+  dist_done = cfg;
 }
 
 /** Hash of every file under p (sorted), for the build cache key. */
@@ -376,6 +378,8 @@ export interface moddable_app_t {
   wait_line(re: RegExp, ms?: number, since?: number): Promise<string>;
   /** True while the process runs. */
   running(): boolean;
+  /** The mcsim process's pid (0 if it is gone), e.g. to read its CPU time in /proc. */
+  mcsim_pid(): number;
   /** Ends the process group (SIGTERM, then SIGKILL) and resolves when it is gone. */
   stop(): Promise<void>;
 }
@@ -499,6 +503,7 @@ function start_once(sdk: moddable_sdk_t, so: string, timeout_ms: number): Promis
       });
     },
     running: () => !exited,
+    mcsim_pid: () => children(p.pid, "mcsim")[0] ?? 0,
     async stop() {
       if (exited) return;
       // mcsim first: xvfb-run then stops its Xvfb itself; the group if that takes long

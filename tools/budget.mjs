@@ -1,5 +1,10 @@
 // npm run budget: for each board (boards/<board>/), what mgts's fixed
-// memory costs against the board's XS heap (its manifest's `creation`).
+// memory costs against the board's XS heap (its manifest's `creation`):
+// predicted from the config and XS's slot counter (below), then measured on
+// Moddable's lin build with the Moddable SDK (tools/budget_moddable.mjs): the
+// peak XS stack and the live heap of each app, against each board's
+// creation. The stack must have at least 25 % headroom over the measured
+// peak and the measured heap must fit: the run fails otherwise.
 //
 // Slots are measured: the core and hal/ecma419 are bundled with the board's
 // config folded (as rollup.config.js does for the device) and run in the real
@@ -13,6 +18,7 @@
 //
 //   npm run budget                 every board
 //   npm run budget -- esp32c3      one board
+//   npm run budget -- --no-moddable   the prediction only (no SDK needed)
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { XS_PRELUDE, xs_available, xs_bundle, xs_run } from "./xs.mjs";
@@ -69,7 +75,7 @@ globalThis.STUB = { name: "stub", millis: () => 0, random: nop, log: nop, wake: 
 class T { constructor(o) { this.o = o; this.target = o.target; globalThis.LAST = this; } read(v) { return v.byteLength; } write(v) { return 8192; } close() {} }
 class L { constructor(o) { this.o = o; this.target = o.target; this.port = 80; } read() { return new T({}); } close() {} }
 class U { constructor(o) { this.o = o; this.target = o.target; } read() {} write() {} close() {} }
-globalThis.FAKE = { TCP: T, Listener: L, UDP: U, resolve: nop, millis: () => 0, timer: () => ({ arm: nop, disarm: nop }), log: nop };
+globalThis.FAKE = { TCP: T, Listener: L, UDP: U, resolve: nop, millis: () => 0, timer: () => ({ arm: nop, disarm: nop }), log: nop, random: nop };
 globalThis.ADDR = new M.mg_addr(); ADDR.ip[0] = 10; ADDR.ip[3] = 1; ADDR.port = 80;
 gc(); 1`;
 async function measure(board, cfg) {
@@ -165,3 +171,68 @@ for (const r of rows) {
 console.log(
   "\nNot counted: protocol state a connection gets from the first HTTP/WebSocket request (made once per pooled connection, kept across reuse), the app's own tables, and lwIP's memory (outside the XS heap). Per accept, Moddable itself makes two TCP host objects and an options object; per UDP datagram an ArrayBuffer with address and port.",
 );
+
+// --- measured on Moddable (lin) --------------------------------------------------------------
+
+const STACK_HEADROOM = 1.25;
+if (process.argv.includes("--no-moddable")) process.exit(0);
+const helper = await import("../build/test/moddable.js");
+if (helper.moddable_sdk() === null) {
+  console.log(`\n(Not measured on Moddable: no SDK: ${helper.moddable_sdk_absent()}.)`);
+  process.exit(0);
+}
+const { measure_moddable } = await import("./budget_moddable.mjs");
+const repo = process.cwd();
+// boards with the same config share a measurement
+const groups = new Map();
+for (const r of rows) {
+  if (!r.cr || r.b === "sim") continue;
+  const key = JSON.stringify(r.cfg);
+  if (!groups.has(key)) groups.set(key, { cfg: r.cfg, boards: [] });
+  groups.get(key).boards.push(r);
+}
+let bad = 0;
+console.log("\n## Measured on Moddable's lin build (npm run budget)\n");
+console.log("Each app built with the board's config (mcconfig -i, a 4096-slot stack for the measurement), driven down every path it has; stack: XS's peak in slots; heap: live after a garbage collection, slots and chunk bytes (chunks on 64-bit lin are an upper bound for an ESP32).\n");
+for (const g of groups.values()) {
+  const names = g.boards.map((r) => r.b).join(", ");
+  const m = await measure_moddable(helper, repo, g.cfg);
+  console.log(`### ${names}: ${g.cfg.MG_MAX_CONNS} connections × MG_IO_SIZE ${g.cfg.MG_IO_SIZE}, MG_JSON_MAX_DEPTH ${g.cfg.MG_JSON_MAX_DEPTH}\n`);
+  console.log("| app | stack peak (slots) | idle: slots / chunks | pool full: slots / chunks | during a 1 MB upload: slots / chunks |");
+  console.log("|---|---|---|---|---|");
+  const sk = (x) => (x === null ? "-" : `${Math.round(x.slots)} / ${kb(x.chunks)} KB`);
+  for (const a of m) {
+    console.log(`| ${a.app} | ${Math.round(a.stack)} | ${sk(a.idle)} | ${sk(a.full)} (${a.full.open} of ${a.conns} connections open) | ${sk(a.during)} |`);
+  }
+  console.log("\nUploads: " + m.map((a) => `${a.app}: ${a.upload}`).join("; ") + ".\n");
+  const stack = Math.max(...m.map((a) => a.stack));
+  const peak = (k) => Math.max(...m.flatMap((a) => [a.idle, a.full, a.during].filter((x) => x !== null).map((x) => x[k])));
+  const slots = peak("slots");
+  const chunks = peak("chunks");
+  console.log("| board | creation.stack | needed (peak × 1.25) | heap | measured peak (slots × 16 B + chunks) | fits |");
+  console.log("|---|---|---|---|---|---|");
+  for (const r of g.boards) {
+    const need = Math.ceil(stack * STACK_HEADROOM);
+    const st_ok = r.cr.stack >= need;
+    let heap, used, fits;
+    if (r.cr.static > 0) {
+      used = slots * SLOT + chunks + r.cr.stack * SLOT;
+      heap = `${kb(r.cr.static)} KB, one block (the stack's ${kb(r.cr.stack * SLOT)} KB included)`;
+      fits = used <= r.cr.static;
+    } else {
+      used = slots * SLOT + chunks;
+      heap = `${r.cr.heap.initial} slots + ${kb(r.cr.chunk.initial)} KB chunks`;
+      fits = slots <= r.cr.heap.initial && chunks <= r.cr.chunk.initial;
+    }
+    const ok = st_ok && fits;
+    if (!ok) bad++;
+    console.log(`| ${r.b} | ${r.cr.stack} (${Math.round((100 * r.cr.stack) / stack - 100)} % over the peak) | ${need} | ${heap} | ${Math.round(slots)} slots + ${kb(chunks)} KB = ${kb(used)} KB | ${ok ? "yes" : "**NO**"} |`);
+  }
+  console.log("");
+}
+// leave dist/ as npm run build makes it (the measurements folded each board's config into it)
+spawnSync("npm", ["run", "build"], { stdio: "ignore" });
+if (bad > 0) {
+  console.log(`${bad} board(s) short: raise creation in boards/<board>/manifest.json (stack: at least the peak × ${STACK_HEADROOM}).`);
+  process.exit(1);
+}

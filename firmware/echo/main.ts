@@ -138,20 +138,21 @@ export function echo_https(c: mg_connection, ev: number, ev_data: any, tls: mg_t
   echo_http(c, ev, ev_data);
 }
 
-/** Starts the app: HTTP on port, raw TCP echo on port + 1, UDP echo on port + 2, HTTPS on port + 3 with opts.tls. */
+/** Starts the app: HTTP on port, raw TCP echo on port + 1, UDP echo on port + 2, HTTPS on port + 3 with opts.tls (port 0: any free ones). */
 export function main(opts: EchoOptions): mg_mgr {
   const mgr = new mg_mgr();
   mg_mgr_init(mgr);
   const host = opts.host ?? "0.0.0.0";
+  const next = (k: number) => (opts.port === 0 ? 0 : opts.port + k);
   const http = mg_http_listen(mgr, `http://${host}:${opts.port}`, echo_http, null);
-  const tcp = mg_listen(mgr, `tcp://${host}:${opts.port + 1}`, echo_tcp, null);
-  const udp = mg_listen(mgr, `udp://${host}:${opts.port + 2}`, echo_udp, null);
+  const tcp = mg_listen(mgr, `tcp://${host}:${next(1)}`, echo_tcp, null);
+  const udp = mg_listen(mgr, `udp://${host}:${next(2)}`, echo_udp, null);
   if (http === null || tcp === null || udp === null) throw new Error(`echo: cannot listen on ports ${opts.port}..${opts.port + 2}`);
-  MG_INFO("echo: HTTP on %s:%d (/echo, /ws), TCP echo on %d, UDP echo on %d", host, opts.port, opts.port + 1, opts.port + 2);
+  MG_INFO("echo: HTTP on %s:%d (/echo, /ws), TCP echo on %d, UDP echo on %d", host, http.loc.port, tcp.loc.port, udp.loc.port);
   if (opts.tls !== undefined) {
     // without TLS in the HAL the rest of the app still runs
-    if (mg_http_listen(mgr, `https://${host}:${opts.port + 3}`, echo_https, opts.tls) !== null) MG_INFO("echo: HTTPS and WSS on %s:%d", host, opts.port + 3);
-    else MG_ERROR("echo: no HTTPS on port %d (TLS not available, or the port is taken)", opts.port + 3);
+    if (mg_http_listen(mgr, `https://${host}:${next(3)}`, echo_https, opts.tls) !== null) MG_INFO("echo: HTTPS and WSS on %s:%d", host, next(3));
+    else MG_ERROR("echo: no HTTPS on port %d (TLS not available, or the port is taken)", next(3));
   }
   mg_mgr_run(mgr, 1000);
   return mgr;

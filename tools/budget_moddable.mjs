@@ -1,0 +1,259 @@
+// The stack and heap of each app, measured on Moddable's lin build (part of
+// npm run budget; needs the SDK, see test/moddable.ts).
+//
+// Each app is built instrumented (mcconfig -i: Instrumentation's figures, and
+// mcsim prints XS's "instruments:" sample every second) with meter=100
+// (firmware/device.ts: every 100 ms a garbage collection, then the live slot
+// and chunk heap) and a 4096-slot stack, so the measurement itself cannot
+// overflow. Then a workload that goes down every path the app has (every
+// page and API, WebSocket, bad requests, JSON nested to MG_JSON_MAX_DEPTH,
+// the dashboard at log level 4) while the figures are read:
+//   - stack: XS's stack peak, from the "instruments:" samples (mcsim resets
+//     the peak at each sample, so the largest sample is the run's peak);
+//     bytes / 32 (a slot is 32 bytes on 64-bit lin, 16 on an ESP32: the count
+//     of slots is what creation.stack sets, and it is the same on both);
+//   - heap at idle, with the pool full (every connection the pool has left
+//     open and used), and during a 1 MB upload (the largest live figures
+//     seen while it streams): slots (bytes / 32) and chunk bytes. Chunks
+//     hold the same data on both, but XS's own structures in them (array
+//     items are slots) are larger on 64 bits, so lin's chunk figure is an
+//     upper bound for an ESP32's.
+import WebSocket from "ws";
+import { connect } from "node:net";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+
+const SLOT_LIN = 32;
+
+function meters(lines, from = 0) {
+  const out = [];
+  for (let i = from; i < lines.length; i++) {
+    const m = /^mgts-meter stack=(-?\d+) slots=(-?\d+) chunks=(-?\d+)/.exec(lines[i]);
+    if (m !== null) out.push({ slots: Number(m[2]) / SLOT_LIN, chunks: Number(m[3]) });
+  }
+  return out;
+}
+
+/** The largest stack peak in mcsim's "instruments:" samples, in slots. */
+function stack_peak(lines) {
+  let peak = 0;
+  for (const l of lines) {
+    if (!l.startsWith("instruments: ")) continue;
+    const v = l.slice(13).split(",").map(Number);
+    // 9 values of the screen (pixels, frames, network, timers, files, poco, piu), then XS's:
+    // chunks used, chunks, slots used, slots, stack peak, stack, ...
+    if (v.length >= 14) peak = Math.max(peak, v[13] / SLOT_LIN);
+  }
+  return peak;
+}
+
+async function settle(app, n = 3) {
+  const from = app.lines.length;
+  await app.wait_line(/^mgts-meter/, 5000, from);
+  while (meters(app.lines, from).length < n) await new Promise((r) => setTimeout(r, 50));
+  const m = meters(app.lines, from);
+  return m[m.length - 1];
+}
+
+function raw(port, data, ms = 5000) {
+  return new Promise((ok) => {
+    const s = connect(port, "127.0.0.1", () => s.write(data));
+    const t = setTimeout(() => s.destroy(), ms);
+    s.on("data", () => {});
+    s.on("error", () => {});
+    s.on("close", () => (clearTimeout(t), ok()));
+  });
+}
+
+/**
+ * Up to n keep-alive connections that each made one request and stay open
+ * (a connection the full pool refuses is counted out); release() closes them.
+ */
+async function hold(port, n, request) {
+  const socks = [];
+  for (let i = 0; i < n; i++) {
+    const s = connect(port, "127.0.0.1");
+    const ok = await new Promise((done) => {
+      let got = "";
+      const t = setTimeout(() => done(false), 5000);
+      s.on("connect", () => s.write(request));
+      s.on("data", (d) => {
+        got += d.toString("latin1");
+        if (/\r\n\r\n/.test(got)) (clearTimeout(t), done(true));
+      });
+      s.on("error", () => (clearTimeout(t), done(false)));
+      s.on("close", () => (clearTimeout(t), done(false)));
+    });
+    if (ok) socks.push(s);
+    else s.destroy();
+  }
+  return { open: socks.length, release: () => socks.forEach((s) => s.destroy()) };
+}
+
+function ws(url, headers = {}) {
+  return new Promise((ok, fail) => {
+    const w = new WebSocket(url, { headers, perMessageDeflate: false });
+    w.once("open", () => ok(w));
+    w.once("error", fail);
+  });
+}
+
+function nested(depth) {
+  return "[".repeat(depth) + "1" + "]".repeat(depth);
+}
+
+async function upload_during(app, send) {
+  const from = app.lines.length;
+  await send();
+  const m = meters(app.lines, from);
+  return m.reduce((a, x) => ({ slots: Math.max(a.slots, x.slots), chunks: Math.max(a.chunks, x.chunks) }), { slots: 0, chunks: 0 });
+}
+
+function multipart(name, bytes) {
+  const boundary = "----mgts" + Date.now();
+  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: application/octet-stream\r\n\r\n`);
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  return { type: `multipart/form-data; boundary=${boundary}`, body: Buffer.concat([head, Buffer.alloc(bytes, 0x5a), tail]) };
+}
+
+const MB = 1 << 20;
+
+const WORK = {
+  async dashboard(app, cfg) {
+    const port = app.ports.tcp[0];
+    const U = `http://127.0.0.1:${port}`;
+    const auth = { authorization: "Basic " + Buffer.from("admin:" + cfg.pass).toString("base64") };
+    const idle = await settle(app);
+    // log level 4: every MG_DEBUG/MG_VERBOSE on the way formats a line
+    await (await fetch(U + "/api/settings", { method: "POST", headers: auth, body: '{"log_level":4,"interval_ms":200}' })).text();
+    for (const p of ["/", "/app.js", "/style.css", "/favicon.svg", "/nope"]) await (await fetch(U + p)).arrayBuffer();
+    const login = await (await fetch(U + "/api/login", { method: "POST", headers: auth })).json();
+    const bearer = { authorization: "Bearer " + login.token };
+    await (await fetch(U + "/api/settings", { headers: bearer })).text();
+    await (await fetch(U + "/api/settings", { method: "POST", headers: bearer, body: '{"device_name":"measured","led":true}' })).text();
+    await (await fetch(U + "/api/settings", { method: "POST", headers: bearer, body: `{"device_name":${nested(cfg.json_depth + 5)}}` })).text();
+    await (await fetch(U + "/api/settings", { method: "POST", headers: bearer, body: `{"x":${nested(cfg.json_depth - 1)},"led":false}` })).text();
+    await (await fetch(U + "/api/stats", { headers: bearer })).text();
+    await (await fetch(U + "/api/log?since=0", { headers: bearer })).text();
+    const w = await ws(`ws://127.0.0.1:${port}/websocket`, bearer);
+    await new Promise((ok) => {
+      let n = 0;
+      w.on("message", () => ++n >= 4 && ok());
+    });
+    w.close();
+    await raw(port, "GARBAGE\r\n\r\n");
+    await raw(port, "GET / HTTP/1.1\r\n" + "X-A: b\r\n".repeat(40) + "\r\n");
+    await raw(port, "POST /api/login HTTP/1.1\r\nContent-Length: 100000\r\n\r\n" + "x".repeat(4000));
+    const h = await hold(port, cfg.free_conns, `GET /api/stats HTTP/1.1\r\nAuthorization: Bearer ${login.token}\r\n\r\n`);
+    const full = { ...(await settle(app)), open: h.open };
+    h.release();
+    const up = multipart("fw.bin", MB);
+    const during = await upload_during(app, async () => {
+      await (await fetch(U + "/api/upload", { method: "POST", headers: { ...bearer, "content-type": up.type }, body: up.body })).text();
+    });
+    await (await fetch(U + "/api/settings", { method: "POST", headers: bearer, body: '{"log_level":2,"interval_ms":1000}' })).text();
+    await (await fetch(U + "/api/logout", { method: "POST", headers: bearer })).text();
+    // a reboot: on lin the app is made anew in place (System has no restart there)
+    const from = app.lines.length;
+    await (await fetch(U + "/api/reboot", { method: "POST", headers: auth })).text();
+    await app.wait_line(/^mgts: ready dashboard/, 10000, from);
+    return { idle, full, during, upload: "1 MB multipart to /api/upload (refused at its first part on lin: no OTA; streamed through and dropped)" };
+  },
+  async echo(app, cfg) {
+    const [port, tcp] = app.ports.tcp;
+    const U = `http://127.0.0.1:${port}`;
+    const idle = await settle(app);
+    await (await fetch(U + "/")).text();
+    await (await fetch(U + "/echo", { method: "POST", body: Buffer.alloc(100000, 1) })).arrayBuffer();
+    const w = await ws(`ws://127.0.0.1:${port}/ws`);
+    w.send(Buffer.alloc(60000, 3));
+    await new Promise((ok) => w.once("message", ok));
+    w.send("x", { fin: false });
+    w.send("y", { fin: true });
+    await new Promise((ok) => w.once("message", ok));
+    w.close(1000);
+    // the close paths: invalid UTF-8 (1007), a reserved opcode (1002); both masked client frames
+    for (const f of [[0x81, 0x83, 1, 2, 3, 4, 0x68 ^ 1, 0xff ^ 2, 0xfe ^ 3], [0x83, 0x81, 1, 2, 3, 4, 0x78 ^ 1]]) {
+      const key = "dGhlIHNhbXBsZSBub25jZQ==";
+      await raw(port, Buffer.concat([Buffer.from(`GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`), Buffer.from(f)]), 3000);
+    }
+    await new Promise((ok) => {
+      const s = connect(tcp, "127.0.0.1", () => s.write(Buffer.alloc(20000, 5)));
+      let n = 0;
+      s.on("data", (d) => {
+        n += d.length;
+        if (n >= 20000) s.destroy(), ok();
+      });
+    });
+    await raw(port, "GARBAGE\r\n\r\n");
+    await raw(port, "GET / HTTP/1.1\r\n" + "X-A: b\r\n".repeat(40) + "\r\n");
+    await raw(port, "POST / HTTP/1.1\r\nContent-Length: 100000\r\n\r\n" + "x".repeat(4000));
+    const h = await hold(port, cfg.free_conns, "GET / HTTP/1.1\r\n\r\n");
+    const full = { ...(await settle(app)), open: h.open };
+    h.release();
+    const during = await upload_during(app, async () => {
+      await (await fetch(U + "/echo", { method: "POST", body: Buffer.alloc(MB, 0x33) })).arrayBuffer();
+    });
+    return { idle, full, during, upload: "1 MB POST /echo, streamed back" };
+  },
+  async "http-server"(app, cfg) {
+    const port = app.ports.tcp[0];
+    const U = `http://127.0.0.1:${port}`;
+    const idle = await settle(app);
+    for (const p of ["/", "/index.html", "/app.js", "/style.css", "/nope", "/api/stats", "/api/nope"]) await (await fetch(U + p)).text();
+    const etag = (await fetch(U + "/app.js")).headers.get("etag");
+    await (await fetch(U + "/app.js", { headers: { "if-none-match": etag } })).text();
+    await (await fetch(U + "/api/sum", { method: "POST", body: '{"a":1,"b":2}' })).text();
+    await (await fetch(U + "/api/sum", { method: "POST", body: `{"a":${nested(cfg.json_depth + 5)},"b":1}` })).text();
+    await (await fetch(U + "/api/sum", { method: "POST", body: `{"x":${nested(cfg.json_depth - 1)},"a":1,"b":2}` })).text();
+    await (await fetch(U + "/api/upload?file=a", { method: "POST", body: "x" })).text();
+    await raw(port, "GARBAGE\r\n\r\n");
+    await raw(port, "GET / HTTP/1.1\r\n" + "X-A: b\r\n".repeat(40) + "\r\n");
+    await raw(port, "POST /api/sum HTTP/1.1\r\nContent-Length: 100000\r\n\r\n" + "x".repeat(4000));
+    const h = await hold(port, cfg.free_conns, "GET /api/stats HTTP/1.1\r\n\r\n");
+    const full = { ...(await settle(app)), open: h.open };
+    h.release();
+    return { idle, full, during: null, upload: "none: the app has no filesystem to upload to on a device (403)" };
+  },
+};
+
+/**
+ * Measures every app on lin with a board's configuration (config: that
+ * board's config.json overrides, folded into the lin build's core through
+ * MGTS_CONFIG); returns one row per app.
+ */
+export async function measure_moddable(helper, repo, config) {
+  const saved = process.env.MGTS_CONFIG;
+  process.env.MGTS_CONFIG = JSON.stringify(config);
+  const rows = [];
+  try {
+    for (const name of ["dashboard", "echo", "http-server"]) {
+      const data = join(repo, "build/moddable/data/budget") + "/";
+      rmSync(data, { recursive: true, force: true });
+      mkdirSync(data, { recursive: true });
+      const pass = "measure";
+      const base = name === "echo" ? await helper.free_ports() : 0;
+      const b = await helper.moddable_build({
+        instrument: true,
+        creation: { stack: 4096 },
+        config: { app: name, port: base, meter: 100, dash_pass: pass, data },
+      });
+      const app = await helper.moddable_start(b.so);
+      try {
+        const listeners = app.ports.tcp.length + app.ports.udp.length;
+        const cfg = { pass, json_depth: config.MG_JSON_MAX_DEPTH, free_conns: config.MG_MAX_CONNS - listeners };
+        const r = await WORK[name](app, cfg);
+        // one more sample after the workload, so the last second's stack peak is in
+        const n = app.lines.filter((l) => l.startsWith("instruments: ")).length;
+        while (app.lines.filter((l) => l.startsWith("instruments: ")).length < n + 2) await new Promise((ok) => setTimeout(ok, 100));
+        rows.push({ app: name, stack: stack_peak(app.lines), conns: cfg.free_conns, ...r });
+      } finally {
+        await app.stop();
+      }
+    }
+  } finally {
+    if (saved === undefined) delete process.env.MGTS_CONFIG;
+    else process.env.MGTS_CONFIG = saved;
+  }
+  return rows;
+}
