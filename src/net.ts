@@ -182,6 +182,8 @@ export class mg_mgr {
 class Defaults {
   hal: mg_hal | null = null;
   clock: mg_hal | null = null; // the HAL of the last manager made, for mg_millis
+  /** The wall clock: the epoch ms at which mg_millis() was 0 (mg_now); 0 until SNTP or mg_now_set sets it. */
+  boot_timestamp = 0;
 }
 function net_state(): Defaults {
   return ((globalThis as any).mgts_net ??= new Defaults());
@@ -236,9 +238,8 @@ export function mg_millis(): number {
 }
 
 // The wall clock (Mongoose's mg_now): mg_millis() plus the epoch time at
-// which mg_millis() was 0, which SNTP sets. A module `let`, not an object
-// field: it must stay writable after Moddable's preload.
-let boot_timestamp = 0;
+// which mg_millis() was 0, which SNTP sets; kept in net_state() (run-time
+// state, config.ts: module state).
 
 /**
  * Milliseconds since the Unix epoch once the clock has been set (by SNTP, or
@@ -246,17 +247,17 @@ let boot_timestamp = 0;
  * mg_boot_timestamp() tells which (0 until set).
  */
 export function mg_now(): number {
-  return mg_millis() + boot_timestamp;
+  return mg_millis() + net_state().boot_timestamp;
 }
 
 /** Sets the wall clock: epoch_ms is the time now. SNTP calls it; an RTC or GPS driver may too (an mgts addition). */
 export function mg_now_set(epoch_ms: number): void {
-  boot_timestamp = epoch_ms - mg_millis();
+  net_state().boot_timestamp = epoch_ms - mg_millis();
 }
 
 /** The epoch time (ms) at which mg_millis() was 0; 0 while the clock is not set (an mgts addition). */
 export function mg_boot_timestamp(): number {
-  return boot_timestamp;
+  return net_state().boot_timestamp;
 }
 
 function alloc_conn(mgr: mg_mgr): mg_connection | null {

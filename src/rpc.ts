@@ -117,7 +117,10 @@ class Scratch {
   len = [0];
   method = mg_str();
 }
-let S: Scratch | null = null;
+/** Run-time state (config.ts: module state). */
+function rpc_state(): Scratch {
+  return ((globalThis as any).mgts_rpc ??= new Scratch());
+}
 
 // --- the table ------------------------------------------------------------------------------
 
@@ -214,7 +217,7 @@ function ws_only(s: mg_str, i: number): boolean {
  * -32700 (not JSON) or -32600 (not a request). Replies go to r.pfn.
  */
 export function mg_rpc_process(r: mg_rpc_req): void {
-  const sc = (S ??= new Scratch());
+  const sc = rpc_state();
   const f = r.frame;
   const len = sc.len;
   r.rpc = null;
@@ -311,7 +314,7 @@ function args_clear(sc: Scratch): void {
  * frame without an id (a notification) gets nothing.
  */
 export function mg_rpc_vok(r: mg_rpc_req, fmt: string | null, ap: mg_va): void {
-  const sc = (S ??= new Scratch());
+  const sc = rpc_state();
   const id = begin(sc, r);
   if (id === 0) return;
   const id_len = sc.len[0];
@@ -326,7 +329,7 @@ export function mg_rpc_vok(r: mg_rpc_req, fmt: string | null, ap: mg_va): void {
 
 /** mg_rpc_vok with up to 10 arguments: mg_rpc_ok(r, "%d", 42), mg_rpc_ok(r, "{%m:%s}", mg_print_esc, 0, "ok", "true"). */
 export function mg_rpc_ok(r: mg_rpc_req, fmt: string | null, a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any, a9?: any): void {
-  const sc = (S ??= new Scratch());
+  const sc = rpc_state();
   mg_rpc_vok(r, fmt, args_set(sc, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9));
   args_clear(sc);
 }
@@ -337,7 +340,7 @@ export function mg_rpc_ok(r: mg_rpc_req, fmt: string | null, a0?: any, a1?: any,
  * needs its quotes, '"bad"' or "%m" with mg_print_esc.
  */
 export function mg_rpc_verr(r: mg_rpc_req, code: number, fmt: string | null, ap: mg_va): void {
-  const sc = (S ??= new Scratch());
+  const sc = rpc_state();
   const id = begin(sc, r);
   const id_len = sc.len[0];
   const o = sc.out;
@@ -351,7 +354,7 @@ export function mg_rpc_verr(r: mg_rpc_req, code: number, fmt: string | null, ap:
 
 /** mg_rpc_verr with up to 10 arguments: mg_rpc_err(r, 400, "%m", mg_print_esc, 0, "bad input"). */
 export function mg_rpc_err(r: mg_rpc_req, code: number, fmt: string | null, a0?: any, a1?: any, a2?: any, a3?: any, a4?: any, a5?: any, a6?: any, a7?: any, a8?: any, a9?: any): void {
-  const sc = (S ??= new Scratch());
+  const sc = rpc_state();
   mg_rpc_verr(r, code, fmt, args_set(sc, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9));
   args_clear(sc);
 }
@@ -360,7 +363,7 @@ export function mg_rpc_err(r: mg_rpc_req, code: number, fmt: string | null, a0?:
 function print_methods(o: mg_xout, ap: mg_va): number {
   const start = o.n;
   const head = ap.a[ap.i++] as mg_rpc_head | null;
-  const sc = S!;
+  const sc = rpc_state();
   const own = sc.own;
   const esc = sc.own_ap;
   let first = true;
