@@ -13,7 +13,7 @@
 //     request in flight on each), interleaved rounds, medians.
 //   npm run bench -- http
 import { spawn } from "node:child_process";
-import net from "node:net";
+import { http_load } from "./load.mjs";
 import { XS_PRELUDE, xs_bundle, xs_run } from "../tools/xs.mjs";
 
 const N = 5000;
@@ -74,56 +74,11 @@ function serve(kind) {
   });
 }
 
-/**
- * The load generator: conns keep-alive connections, each sending a GET and
- * the next one when the whole reply (Content-Length framed) has arrived,
- * for ms milliseconds. Resolves with replies per second.
- */
-function load(port, conns, ms) {
-  const req = Buffer.from("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
-  return new Promise((resolve, reject) => {
-    let replies = 0;
-    let open = 0;
-    let stop = false;
-    const socks = [];
-    const t0 = performance.now();
-    const end = setTimeout(() => {
-      stop = true;
-      const secs = (performance.now() - t0) / 1000;
-      for (const s of socks) s.destroy();
-      resolve(replies / secs);
-    }, ms);
-    for (let i = 0; i < conns; i++) {
-      const s = net.connect(port, "127.0.0.1");
-      socks.push(s);
-      s.setNoDelay(true);
-      let buf = Buffer.alloc(0);
-      s.on("connect", () => {
-        open++;
-        s.write(req);
-      });
-      s.on("data", (d) => {
-        buf = buf.length === 0 ? d : Buffer.concat([buf, d]);
-        for (;;) {
-          const he = buf.indexOf("\r\n\r\n");
-          if (he < 0) return;
-          const m = /content-length:\s*(\d+)/i.exec(buf.subarray(0, he).toString("latin1"));
-          const len = m ? Number(m[1]) : 0;
-          if (buf.length < he + 4 + len) return;
-          buf = buf.subarray(he + 4 + len);
-          replies++;
-          if (!stop) s.write(req);
-        }
-      });
-      s.on("error", (e) => {
-        if (!stop) {
-          clearTimeout(end);
-          for (const x of socks) x.destroy();
-          reject(e);
-        }
-      });
-    }
-  });
+/** Replies/s of bench/load.mjs's load; a connection that fails fails the bench. */
+async function load(port, conns, ms) {
+  const r = await http_load(port, conns, ms);
+  if (r.errors > 0) throw new Error(`${r.errors} connection(s) failed under load`);
+  return r.rps;
 }
 
 async function xs_figures() {

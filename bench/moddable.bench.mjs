@@ -12,8 +12,8 @@
 //   npm run bench -- moddable
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import net from "node:net";
 import { WebSocket } from "ws";
+import { http_load as load } from "./load.mjs";
 
 const ROUND_MS = 4000;
 const ROUNDS = 3;
@@ -46,46 +46,6 @@ function cpu(pid) {
   const f = readFileSync(`/proc/${pid}/stat`, "utf8");
   const v = f.slice(f.lastIndexOf(")") + 2).split(" ").map(Number);
   return (v[11] + v[12]) / 100; // utime, stime in clock ticks (100 Hz)
-}
-
-/** Keep-alive GETs on conns connections for ms; replies/s and how many connections failed. */
-function load(port, conns, ms) {
-  const req = Buffer.from("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
-  return new Promise((resolve) => {
-    let replies = 0;
-    let errors = 0;
-    let stop = false;
-    const socks = [];
-    const t0 = performance.now();
-    setTimeout(() => {
-      stop = true;
-      for (const s of socks) s.destroy();
-      resolve({ rps: replies / ((performance.now() - t0) / 1000), errors });
-    }, ms);
-    for (let i = 0; i < conns; i++) {
-      const s = net.connect(port, "127.0.0.1");
-      socks.push(s);
-      s.setNoDelay(true);
-      let buf = Buffer.alloc(0);
-      s.on("connect", () => s.write(req));
-      s.on("data", (d) => {
-        buf = buf.length === 0 ? d : Buffer.concat([buf, d]);
-        for (;;) {
-          const he = buf.indexOf("\r\n\r\n");
-          if (he < 0) return;
-          const m = /content-length:\s*(\d+)/i.exec(buf.subarray(0, he).toString("latin1"));
-          const len = m ? Number(m[1]) : 0;
-          if (buf.length < he + 4 + len) return;
-          buf = buf.subarray(he + 4 + len);
-          replies++;
-          if (!stop) s.write(req);
-        }
-      });
-      s.on("error", () => {
-        if (!stop) errors++;
-      });
-    }
-  });
 }
 
 /** 1 KB text messages echoed one after the other for ms; messages/s. */

@@ -48,25 +48,8 @@ export interface curl_result {
   err: string;
 }
 
-/** curl with a deadline of its own (--max-time) and ours (a kill). */
-export function curl(args: string[], timeout_s = 30): Promise<curl_result> {
-  return new Promise((done) => {
-    const p = spawn("curl", ["-sS", "--max-time", String(timeout_s), ...args], { stdio: ["pipe", "pipe", "pipe"] });
-    const out: Buffer[] = [];
-    let err = "";
-    p.stdout.on("data", (d) => out.push(d));
-    p.stderr.on("data", (d) => (err += d));
-    p.stdin.end();
-    const t = setTimeout(() => p.kill("SIGKILL"), (timeout_s + 5) * 1000);
-    p.on("close", (code) => {
-      clearTimeout(t);
-      done({ code, out: Buffer.concat(out), err });
-    });
-  });
-}
-
-/** curl with a body on its stdin (for chunked uploads: -T -). */
-function curl_stdin(args: string[], body: Buffer, timeout_s = 60): Promise<curl_result> {
+/** curl with a deadline of its own (--max-time) and ours (a kill); body, if any, goes to its stdin (-T - or --data-binary @-). */
+export function curl(args: string[], timeout_s = 30, body?: Buffer): Promise<curl_result> {
   return new Promise((done) => {
     const p = spawn("curl", ["-sS", "--max-time", String(timeout_s), ...args], { stdio: ["pipe", "pipe", "pipe"] });
     const out: Buffer[] = [];
@@ -267,10 +250,10 @@ export function echo_suite(t: Test, target: () => echo_target): void {
 
   t("curl: /echo streams back a body many times MG_IO_SIZE, with Content-Length (Expect: 100-continue) and chunked", async () => {
     const body = pattern(BIG);
-    const a = await curl_stdin(["--data-binary", "@-", "-H", "Content-Type: application/octet-stream", url("/echo")], body);
+    const a = await curl(["--data-binary", "@-", "-H", "Content-Type: application/octet-stream", url("/echo")], 60, body);
     assert.is(a.code, 0, a.err);
     assert.is(sha(a.out), sha(body), `Content-Length: ${a.out.length} of ${body.length} bytes back`);
-    const b = await curl_stdin(["-T", "-", "-X", "POST", "-H", "Transfer-Encoding: chunked", url("/echo")], body);
+    const b = await curl(["-T", "-", "-X", "POST", "-H", "Transfer-Encoding: chunked", url("/echo")], 60, body);
     assert.is(b.code, 0, b.err);
     assert.is(sha(b.out), sha(body), `chunked: ${b.out.length} of ${body.length} bytes back`);
   });

@@ -51,6 +51,34 @@ test("session tokens come from the OS's generator: three boots, three different 
   assert.is(new Set(tokens).size, 3, "every boot its own token: " + tokens.join(" "));
 });
 
+test("POST /api/reboot on lin, where System has no restart: the app is made anew in place, the settings stay, the session does not", async () => {
+  rmSync(DATA, { recursive: true, force: true });
+  mkdirSync(DATA, { recursive: true });
+  const app = await moddable_start(await build());
+  try {
+    const token = await login_token(app);
+    const url = `http://127.0.0.1:${app.ports.tcp[0]}`;
+    const bearer = { authorization: "Bearer " + token };
+    const set = await fetch(url + "/api/settings", { method: "POST", headers: bearer, body: '{"device_name":"before the reboot"}' });
+    assert.is(set.status, 200);
+    const from = app.lines.length;
+    const r = await fetch(url + "/api/reboot", { method: "POST", headers: bearer });
+    assert.is(r.status, 200);
+    await app.wait_line(/^mgts: restarting dashboard/, 10000, from);
+    await app.wait_line(/^mgts: ready dashboard/, 10000, from);
+    // port 0: the new listener has a port of its own, announced again
+    const port = Number(/(\d+)$/.exec(app.lines.slice(from).find((l) => l.startsWith("mgts: listening tcp port"))!)![1]);
+    const again = `http://127.0.0.1:${port}`;
+    assert.is((await fetch(again + "/api/settings", { headers: bearer })).status, 401, "the old session is gone");
+    const t2 = await fetch(again + "/api/login", { method: "POST", headers: { authorization: "Basic " + Buffer.from("admin:" + PASS).toString("base64") } });
+    const s2 = await fetch(again + "/api/settings", { headers: { authorization: "Bearer " + ((await t2.json()) as any).token } });
+    assert.is(((await s2.json()) as any).device_name, "before the reboot");
+    assert.ok(app.running(), "the same mcsim process");
+  } finally {
+    await app.stop();
+  }
+});
+
 test("the dashboard in headless Chromium on lin: login, live data, settings across a restart of the binary, upload refused cleanly, log", async () => {
   rmSync(DATA, { recursive: true, force: true });
   mkdirSync(DATA, { recursive: true });

@@ -21,6 +21,7 @@
 import WebSocket from "ws";
 import * as http from "node:http";
 import { connect } from "node:net";
+import * as dgram from "node:dgram";
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
@@ -182,7 +183,40 @@ const WORK = {
       let n = 0;
       w.on("message", () => ++n >= 4 && ok());
     });
+    // JSON-RPC on the WebSocket: every method, and params nested to the limit
+    const rpc = [
+      '{"id":1,"method":"rpc.list"}',
+      '{"id":2,"method":"settings.get"}',
+      '{"id":3,"method":"settings.set","params":{"device_name":"rpc","led":false}}',
+      `{"id":4,"method":"settings.set","params":{"x":${nested(cfg.json_depth - 2)}}}`,
+      '{"id":5,"method":"nope"}',
+      '{"id":6,"method":',
+    ];
+    for (const f of rpc) {
+      const id = /"id":(\d+)/.exec(f)?.[1];
+      w.send(f);
+      await new Promise((ok) => {
+        const t = setTimeout(ok, 3000); // a cut frame gets its -32700 with no id
+        const on = (d) => {
+          if (d.toString().includes('"id":' + id) || d.toString().includes("-32700")) (clearTimeout(t), w.off("message", on), ok());
+        };
+        w.on("message", on);
+      });
+    }
     w.close();
+    // SNTP: the clock set from a server on loopback (the device's hourly sync)
+    const ntp = dgram.createSocket("udp4");
+    ntp.on("message", (m, ri) => ntp.send(cfg.ntp_reply(new Uint8Array(m), cfg.ntp_opts(Date.UTC(2024, 4, 1, 12))), ri.port, ri.address));
+    await new Promise((ok) => ntp.bind(0, "127.0.0.1", ok));
+    await (await fetch1(U + "/api/settings", { method: "POST", headers: bearer, body: `{"sntp":"udp://127.0.0.1:${ntp.address().port}"}` })).text();
+    let synced = false;
+    for (let i = 0; i < 100 && !synced; i++) {
+      const m = await (await fetch1(U + "/api/stats", { headers: bearer })).json();
+      synced = m.time > 1.7e12;
+      if (!synced) await new Promise((r) => setTimeout(r, 100));
+    }
+    ntp.close();
+    if (!synced) throw new Error("the dashboard did not set its clock from the SNTP server on loopback");
     await raw(port, "GARBAGE\r\n\r\n");
     await raw(port, "GET / HTTP/1.1\r\n" + "X-A: b\r\n".repeat(40) + "\r\n");
     await raw(port, "POST /api/login HTTP/1.1\r\nContent-Length: 100000\r\n\r\n" + "x".repeat(4000));
@@ -265,6 +299,7 @@ const WORK = {
  * MGTS_CONFIG); returns one row per app.
  */
 export async function measure_moddable(helper, repo, config) {
+  const sntp = await import(join(repo, "build/test/sntp_util.js"));
   const saved = process.env.MGTS_CONFIG;
   process.env.MGTS_CONFIG = JSON.stringify(config);
   const rows = [];
@@ -283,7 +318,7 @@ export async function measure_moddable(helper, repo, config) {
       const app = await helper.moddable_start(b.so);
       try {
         const listeners = app.ports.tcp.length + app.ports.udp.length;
-        const cfg = { pass, json_depth: config.MG_JSON_MAX_DEPTH, free_conns: config.MG_MAX_CONNS - listeners };
+        const cfg = { pass, json_depth: config.MG_JSON_MAX_DEPTH, free_conns: config.MG_MAX_CONNS - listeners, ntp_reply: sntp.ntp_reply, ntp_opts: sntp.opts };
         const r = await WORK[name](app, cfg);
         // one more sample after the workload, so the last second's stack peak is in
         const n = app.lines.filter((l) => l.startsWith("instruments: ")).length;
