@@ -51,7 +51,7 @@ import { WEBSOCKET_OP_BINARY, WEBSOCKET_OP_TEXT, mg_ws_connect, mg_ws_message, m
 import { mg_log_set_fn } from "../src/log.js";
 import { echo_https } from "../firmware/echo/main.js";
 import { dash_free, main as dash_main, type dash_app } from "../firmware/dashboard/main.js";
-import { dash_board_node } from "../hal/board_node.js";
+import { dash_board_node } from "../firmware/dashboard/board_node.js";
 
 const WAIT = 15000;
 const hal = mg_hal_node();
