@@ -9,7 +9,8 @@
 // Settings from the command line (merged into mc/config):
 //   app        dashboard (default), echo or http-server
 //   port       the app's port: 80 on a board, 8000 on lin (boards/*/manifest.json);
-//              0 picks a free one (the echo app needs a real one: it also opens port + 1 and + 2)
+//              0 picks free ones (the echo app also opens port + 1 and + 2; lin's
+//              UDP socket cannot tell which port 0 picked, so give it a real one there)
 //   dash_user, dash_pass   the dashboard's login (admin / admin: change them)
 //   led_pin    the dashboard's LED (2; -1 for none)
 //   sntp       the dashboard's SNTP server until its settings name one
