@@ -107,10 +107,13 @@ async function xs_figures() {
   if (r.why || r.results.some((x) => !x.ok)) throw new Error(`XS run failed: ${r.why ?? ""} ${JSON.stringify(r.results.filter((x) => !x.ok))} ${r.out}`);
   const h = r.results.map((x) => x.meters.currentHeapCount);
   const empty = h[4] - h[3];
+  // the compute meter counts per evaluation: script 6 is N GETs, script 4 the empty call
+  const cm = r.results.map((x) => x.meters.compute);
   const ms = Number(/ms ([\d.]+)/.exec(r.out)[1]);
   return {
     get_bytes: (h[6] - h[5] - empty) / N,
     get_str: (h[8] - h[7] - empty) / N,
+    get_compute: (cm[6] - cm[4]) / N,
     part: (h[11] - h[10] - empty) / PARTS,
     up1: h[13] - h[12] - empty,
     up10: h[15] - h[14] - empty,
@@ -157,6 +160,7 @@ async function bench() {
 |---|---|
 | XS heap slots per GET → 200 "hi", reply from prepared bytes (mock network, ${f(N)} requests after warm-up) | **${r2(xs.get_bytes)}** |
 | XS heap slots per GET → 200 "hi", \`mg_http_reply(c, 200, "Content-Type: ...", "hi")\` with strings | ${r2(xs.get_str)} |
+| XS compute meter per GET → 200 "hi" (prepared bytes; the whole exchange: parse, event, reply, mock network) | ${f(xs.get_compute)} |
 | XS heap slots per multipart part, 6.x part events (${PARTS} parts of 100 bytes in one request) | ${r2(xs.part)} |
 | XS heap slots allocated during a 1 MB / 10 MB multipart upload (6.x part events, no gc inside) | ${xs.up1} / ${xs.up10}${xs.up_ok ? "" : " (BYTES MISSING)"} |
 | XS heap after gc: before the uploads / after 1 MB / after 10 MB | ${xs.heap_after.join(" / ")} |
