@@ -33,6 +33,14 @@ export const MG_IO_SIZE = 2048;
 export const MG_MAX_CONNS = 64;
 /** Headers parsed per HTTP message; more than this is answered with 431. */
 export const MG_MAX_HTTP_HEADERS = 30;
+/**
+ * HTTP/1.1 is parsed as RFC 9112 writes it (as llhttp's strict mode does):
+ * every line ends with CRLF. true also takes a bare LF as a line end (in
+ * heads, chunk-size lines, chunk data and trailers), for old scripts and
+ * hand-typed requests; it reopens the framing differences request smuggling
+ * feeds on when a proxy sits in front, so it is off by default.
+ */
+export const MG_HTTP_ALLOW_BARE_LF = false;
 /** Timers in the manager's fixed timer table (mg_timer_add). */
 export const MG_MAX_TIMERS = 16;
 /** Host names being resolved at once. */

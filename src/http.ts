@@ -21,7 +21,7 @@
 // truncated. Connections switched with mg_set_protocol_http_websocket get
 // Mongoose 6.x's events instead (MG_EV_HTTP_REQUEST, MG_EV_HTTP_CHUNK,
 // MG_EV_HTTP_PART_*), without 6.x's bugs.
-import { MG_ENABLE_WS, MG_HTTP_HEAD_TIMEOUT_MS } from "./config.js";
+import { MG_ENABLE_WS, MG_HTTP_ALLOW_BARE_LF, MG_HTTP_HEAD_TIMEOUT_MS } from "./config.js";
 import { mg_iobuf_add, mg_iobuf_del } from "./iobuf.js";
 import { MG_DEBUG, mg_log_set } from "./log.js";
 import { mg_json_get_long } from "./json.js";
@@ -268,10 +268,15 @@ function http_process(c: mg_connection, st: HttpConn): void {
         c.is_full = false;
         st.held_full = false;
       }
+      // RFC 9112 §2.2: empty lines (CRLF) before a request line are ignored
       let skip = 0;
-      while (skip < r.len && (r.buf[skip] === 13 || r.buf[skip] === 10)) skip++;
-      if (skip > 0) mg_iobuf_del(r, 0, skip); // RFC 9112 §2.2: empty lines before a request
-      if (r.len === 0) return;
+      for (;;) {
+        if (r.buf[skip] === 13 && skip + 1 < r.len && r.buf[skip + 1] === 10) skip += 2;
+        else if (MG_HTTP_ALLOW_BARE_LF && r.buf[skip] === 10 && skip < r.len) skip++;
+        else break;
+      }
+      if (skip > 0) mg_iobuf_del(r, 0, skip);
+      if (r.len === 0 || (r.len === 1 && r.buf[0] === 13)) return; // nothing, or a CR whose LF is on its way
       const n = mg_http_parse(r.buf, r.len, hm);
       if (n === 0) {
         if (r.len === r.size) fail(c, st, 431, "request head larger than MG_IO_SIZE");

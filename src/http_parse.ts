@@ -8,7 +8,7 @@
 //
 // Bodies are taken elsewhere: http.ts (body_step), http_chunked.ts (chunked
 // framing) and http_multipart.ts (multipart parts).
-import { MG_MAX_HTTP_HEADERS } from "./config.js";
+import { MG_HTTP_ALLOW_BARE_LF, MG_MAX_HTTP_HEADERS } from "./config.js";
 import { mg_base64_decode } from "./util.js";
 import { mg_str, mg_str_n, mg_str_set, mg_url_decode } from "./str.js";
 
@@ -54,6 +54,8 @@ export class mg_http_message {
   resp_status_msg = this.proto;
   header_names: mg_str[] = [];
   header_values: mg_str[] = [];
+  /** Headers the last parse filled (headers[0..hdr_count)); the rest are empty. */
+  hdr_count = 0;
   /** mg_http_reply's format arguments (scratch, one per manager). */
   fmt_args: any[] = [];
   get query_string(): mg_str {
@@ -81,16 +83,48 @@ export function ascii(s: string): Uint8Array {
   return b;
 }
 
-// token characters of RFC 9110 (method and header names)
-function is_tchar(ch: number): boolean {
-  if (ch >= 97 && ch <= 122) return true; // a-z
-  if (ch >= 65 && ch <= 90) return true; // A-Z
-  if (ch >= 48 && ch <= 57) return true; // 0-9
-  // ! # $ % & ' * + - . ^ _ ` | ~
-  return (
-    ch === 33 || ch === 35 || ch === 36 || ch === 37 || ch === 38 || ch === 39 || ch === 42 || ch === 43 ||
-    ch === 45 || ch === 46 || ch === 94 || ch === 95 || ch === 96 || ch === 124 || ch === 126
-  );
+// --- the grammar of RFC 9112, byte by byte ----------------------------------------
+//
+// One lookup in a 256-byte class table per byte (cheaper on XS than a chain
+// of comparisons). The table is only read, so it may be made at load time
+// and preloaded into flash.
+const C_TCHAR = 1; // token: method, header name, transfer coding, chunk extension name
+const C_VCHAR = 2; // 0x21..0x7E: request-target
+const C_FIELD = 4; // field-value and reason-phrase: SP, HTAB, VCHAR, obs-text
+const C_QDTEXT = 8; // inside a quoted-string, besides the backslash: SP, HTAB, VCHAR but '"' and '\', obs-text
+const C_HEX = 16;
+const CLS = (() => {
+  const t = new Uint8Array(256);
+  const tchar = "!#$%&'*+-.^_`|~";
+  for (let c = 0; c < 256; c++) {
+    let k = 0;
+    const alnum = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+    if (alnum || tchar.indexOf(String.fromCharCode(c)) >= 0) k |= C_TCHAR;
+    if (c >= 0x21 && c <= 0x7e) k |= C_VCHAR;
+    if (c === 32 || c === 9 || (c >= 0x21 && c <= 0x7e) || c >= 0x80) k |= C_FIELD;
+    if ((k & C_FIELD) !== 0 && c !== 34 && c !== 92) k |= C_QDTEXT;
+    if ((c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102)) k |= C_HEX;
+    t[c] = k;
+  }
+  return t;
+})();
+
+/** A token character (RFC 9110 §5.6.2). */
+export function is_tchar(ch: number): boolean {
+  return (CLS[ch] & C_TCHAR) !== 0;
+}
+/** A byte allowed inside a quoted-string besides the backslash escape (RFC 9110 §5.6.4). */
+export function is_qdtext(ch: number): boolean {
+  return (CLS[ch] & C_QDTEXT) !== 0;
+}
+/** A byte allowed in a field value (RFC 9110 §5.5): SP, HTAB, VCHAR, obs-text. */
+export function is_field_byte(ch: number): boolean {
+  return (CLS[ch] & C_FIELD) !== 0;
+}
+/** The value of a hex digit, or -1. */
+export function hexval(ch: number): number {
+  if ((CLS[ch] & C_HEX) === 0) return -1;
+  return ch <= 57 ? ch - 48 : (ch | 32) - 87;
 }
 export function lower(ch: number): number {
   return ch >= 65 && ch <= 90 ? ch + 32 : ch;
@@ -121,6 +155,21 @@ export function has_token(s: mg_str, tok: Uint8Array): boolean {
   return false;
 }
 
+/**
+ * The line terminator at p (a CR or LF that stopped a scan, p < end): the
+ * offset after it, 0 if the LF has not arrived yet, -1 if it is not CRLF
+ * (a bare LF only when MG_HTTP_ALLOW_BARE_LF). Used by the chunked decoder's
+ * callers too, through line_end_ok.
+ */
+function line_end(b: Uint8Array, p: number, end: number): number {
+  const ch = b[p];
+  if (ch === 13) {
+    if (p + 1 >= end) return 0;
+    return b[p + 1] === 10 ? p + 2 : -1;
+  }
+  return ch === 10 && MG_HTTP_ALLOW_BARE_LF ? p + 1 : -1;
+}
+
 const LC_CONTENT_LENGTH = ascii("content-length");
 const LC_TRANSFER_ENCODING = ascii("transfer-encoding");
 const LC_CHUNKED = ascii("chunked");
@@ -129,196 +178,331 @@ export const LC_CLOSE = ascii("close");
 export const LC_KEEP_ALIVE = ascii("keep-alive");
 const LC_AUTHORIZATION = ascii("authorization");
 const LC_COOKIE = ascii("cookie");
+const LC_HOST = ascii("host");
 export const LC_EXPECT = ascii("expect");
 export const LC_100_CONTINUE = ascii("100-continue");
 export const LC_CONTENT_TYPE = ascii("content-type");
 export const LC_HEAD = ascii("head");
 export const LC_MULTIPART = ascii("multipart/");
+const B_HTTP = ascii("HTTP/");
 
 /**
  * Length of the head (request or status line plus headers, up to and
- * including the empty line), 0 if it is not complete yet, -1 if the bytes
- * cannot be HTTP: a control character, or a CR not followed by LF. A bare LF
- * ends lines as well as CRLF does.
+ * including the empty line), 0 if it is not complete yet, -1 as soon as a
+ * byte breaks RFC 9112's grammar (see mg_http_parse: what is refused).
+ *
+ * Stricter than Mongoose, whose parser takes a bare LF as a line end and
+ * refuses only control bytes: a CRLF-only head is what every HTTP/1.1
+ * implementation agrees on, so a proxy in front and mgts cannot disagree on
+ * where a message ends (MG_HTTP_ALLOW_BARE_LF reopens that one leniency).
  */
 export function mg_http_get_request_len(buf: Uint8Array, buf_len: number, ofs = 0): number {
-  for (let i = 0; i < buf_len; i++) {
-    const ch = buf[ofs + i];
-    if (ch === 10) {
-      if (i > 0 && buf[ofs + i - 1] === 10) return i + 1;
-      if (i > 1 && buf[ofs + i - 1] === 13 && buf[ofs + i - 2] === 10) return i + 1;
-    } else if (ch === 13) {
-      if (i + 1 < buf_len && buf[ofs + i + 1] !== 10) return -1;
-    } else if ((ch < 32 && ch !== 9) || ch === 127) {
-      return -1;
-    }
-  }
-  return 0;
+  return parse_head(buf, buf_len, null, ofs);
 }
 
-function is_version(b: Uint8Array, ofs: number, len: number): boolean {
-  // exactly HTTP/d.d
-  return (
-    len === 8 && b[ofs] === 72 && b[ofs + 1] === 84 && b[ofs + 2] === 84 && b[ofs + 3] === 80 &&
-    b[ofs + 4] === 47 && b[ofs + 5] >= 48 && b[ofs + 5] <= 57 && b[ofs + 6] === 46 &&
-    b[ofs + 7] >= 48 && b[ofs + 7] <= 57
-  );
+// Transfer-Encoding, across every line of it (te_step): bits of one number
+const TE_SEEN = 1; // a Transfer-Encoding line with a coding in it
+const TE_CHUNKED_LAST = 2; // the last coding so far is chunked
+const TE_BAD = 4; // chunked is followed by another coding (RFC 9112 §6.1: chunked only last, once)
+
+/**
+ * One Transfer-Encoding field value b[i..e): a list of transfer codings
+ * (token, parameters as `;name=token` or `;name="quoted"`). Returns te
+ * updated, or -1 when the value is not that grammar or names no coding.
+ */
+function te_step(b: Uint8Array, i: number, e: number, te: number): number {
+  let codings = 0;
+  while (i < e) {
+    const ch = b[i];
+    if (ch === 44 || ch === 32 || ch === 9) {
+      i++; // empty elements and OWS are allowed in lists (RFC 9110 §5.6.1)
+      continue;
+    }
+    const s = i;
+    while (i < e && (CLS[b[i]] & C_TCHAR) !== 0) i++;
+    if (i === s) return -1;
+    const chunked = eq_lc(b, s, i - s, LC_CHUNKED);
+    let k = i;
+    while (k < e && (b[k] === 32 || b[k] === 9)) k++;
+    if (k < e && b[k] === 59) {
+      if (chunked) return -1; // chunked takes no parameters
+      i = params(b, k, e);
+      if (i < 0) return -1;
+    } else i = k;
+    if (i < e && b[i] !== 44) return -1;
+    codings++;
+    if ((te & TE_CHUNKED_LAST) !== 0) te |= TE_BAD;
+    te = chunked ? te | TE_CHUNKED_LAST : te & ~TE_CHUNKED_LAST;
+  }
+  return codings === 0 ? -1 : te | TE_SEEN;
+}
+
+/** Parameters `*( OWS ";" OWS token "=" ( token / quoted-string ) )` from b[i] (a ';'), up to a ',' or e: the end, or -1. */
+function params(b: Uint8Array, i: number, e: number): number {
+  while (i < e && b[i] === 59) {
+    i++;
+    while (i < e && (b[i] === 32 || b[i] === 9)) i++;
+    const s = i;
+    while (i < e && (CLS[b[i]] & C_TCHAR) !== 0) i++;
+    if (i === s || i >= e || b[i] !== 61) return -1;
+    i++;
+    if (i < e && b[i] === 34) {
+      i = quoted_end(b, i, e);
+      if (i <= 0) return -1;
+    } else {
+      const v = i;
+      while (i < e && (CLS[b[i]] & C_TCHAR) !== 0) i++;
+      if (i === v) return -1;
+    }
+    while (i < e && (b[i] === 32 || b[i] === 9)) i++;
+  }
+  return i;
+}
+
+/** The offset after the quoted-string starting at b[i] (a '"'), 0 if it does not close before e, -1 if a byte is not allowed in it. */
+function quoted_end(b: Uint8Array, i: number, e: number): number {
+  for (i++; i < e; i++) {
+    const ch = b[i];
+    if (ch === 34) return i + 1;
+    if (ch === 92) {
+      if (++i >= e) return 0;
+      if ((CLS[b[i]] & C_FIELD) === 0) return -1;
+    } else if ((CLS[ch] & C_QDTEXT) === 0) return -1;
+  }
+  return 0;
 }
 
 /**
  * Parses a request or a response head into hm. Returns the head length, 0 if
  * the head is incomplete, -1 if it is malformed, or MG_HTTP_TOO_MANY_HEADERS.
+ * For a response, method is the version, uri the status code and proto the
+ * reason phrase, as in Mongoose.
  *
- * Strict, as Mongoose 7 is, and stricter where smuggling lives: duplicate or
- * invalid Content-Length, both Content-Length and Transfer-Encoding, a
- * transfer coding other than chunked, obsolete line folding, a bad header
- * name: all -1. For a response, method is the version, uri the status code
- * and proto the reason phrase, as in Mongoose.
+ * RFC 9112's grammar, as llhttp's strict mode holds it, refused as soon as
+ * the bytes prove it (an incomplete head with a bad byte is -1, not 0):
+ * - request line: a method of token characters, one SP, a request-target of
+ *   visible ASCII (0x21-0x7E: no byte above 0x7F, no tab, in the path or the
+ *   query), one SP, HTTP/d.d, CRLF; status line: HTTP/d.d SP 3DIGIT (>= 100)
+ *   [SP reason of SP, HTAB, VCHAR, obs-text] CRLF;
+ * - header lines: a token, ':' right after it, a value of SP, HTAB, VCHAR and
+ *   obs-text, CRLF. A line that starts with SP or HTAB (obs-fold, also right
+ *   after the start line) is refused (RFC 9112 §5.2 allows 400), as is any
+ *   control byte, DEL, a CR not followed by LF and a bare LF (unless
+ *   MG_HTTP_ALLOW_BARE_LF);
+ * - framing: Content-Length is 1*DIGIT, once; Transfer-Encoding is a list of
+ *   transfer codings, over one line or several, where chunked may only come
+ *   last, once. With chunked last the body is chunked (`gzip, chunked`: the
+ *   body hm delivers is still gzip-coded; the header tells). A request whose
+ *   codings do not end with chunked, or an HTTP/1.0 request with any, is
+ *   refused (RFC 9112 §6.1, §6.3: 400 and close); a response is then read
+ *   until the connection closes (§6.3). Both Content-Length and
+ *   Transfer-Encoding: refused. An empty Transfer-Encoding: refused.
+ * - Content-Length, Transfer-Encoding and, as in Mongoose, Authorization,
+ *   Connection and Cookie (and Host, RFC 9112 §3.2) may appear once.
  *
  * TypeScript adaptation: C's (const char *s, size_t len) becomes (buf, len,
  * hm, ofs = 0); every field of hm is a view into buf.
  */
 export function mg_http_parse(buf: Uint8Array, len: number, hm: mg_http_message, ofs = 0): number {
-  const n = mg_http_get_request_len(buf, len, ofs);
-  if (n <= 0) return n;
-  const end = ofs + n;
-  mg_str_set(hm.head, buf, ofs, n);
-  mg_str_set(hm.message, buf, ofs, n);
-  mg_str_set(hm.body, buf, end, 0);
-  mg_str_set(hm.chunk, buf, end, 0);
-  mg_str_set(hm.query, buf, ofs, 0);
-  for (let i = 0; i < MG_MAX_HTTP_HEADERS; i++) {
-    mg_str_set(hm.headers[i].name, buf, ofs, 0);
-    mg_str_set(hm.headers[i].value, buf, ofs, 0);
+  const before = hm.hdr_count;
+  const n = parse_head(buf, len, hm, ofs);
+  // headers the last parse set beyond this one's are emptied (C zeroes the whole struct)
+  for (let i = hm.hdr_count; i < before; i++) {
+    const h = hm.headers[i];
+    mg_str_set(h.name, buf, ofs, 0);
+    mg_str_set(h.value, buf, ofs, 0);
   }
-  hm.body_len = 0;
-  hm.chunked = false;
-  hm.resp_code = 0;
-  hm.chunk_consumed = 0;
+  return n;
+}
 
-  // the first line
-  let i = ofs;
-  let eol = i;
-  while (buf[eol] !== 10) eol++;
-  const line_end = eol > i && buf[eol - 1] === 13 ? eol - 1 : eol;
-  let a = i;
-  while (i < line_end && buf[i] !== 32) i++;
-  mg_str_set(hm.method, buf, a, i - a);
-  while (i < line_end && buf[i] === 32) i++;
-  a = i;
-  while (i < line_end && buf[i] !== 32) i++;
-  mg_str_set(hm.uri, buf, a, i - a);
-  while (i < line_end && buf[i] === 32) i++;
-  const is_response = hm.method.len >= 5 && buf[ofs] === 72 && buf[ofs + 1] === 84 && buf[ofs + 2] === 84 && buf[ofs + 3] === 80 && buf[ofs + 4] === 47;
-  if (is_response) {
-    // HTTP/1.1 200 Reason phrase with spaces
-    mg_str_set(hm.proto, buf, i, line_end - i);
-    if (!is_version(buf, hm.method.ofs, hm.method.len) || hm.uri.len !== 3) return -1;
-    let code = 0;
-    for (let k = 0; k < 3; k++) {
-      const d = buf[hm.uri.ofs + k] - 48;
-      if (d < 0 || d > 9) return -1;
-      code = code * 10 + d;
+/** mg_http_parse, and mg_http_get_request_len when hm is null (nothing is stored). */
+function parse_head(buf: Uint8Array, len: number, hm: mg_http_message | null, ofs: number): number {
+  const end = ofs + len;
+  if (hm !== null) {
+    hm.hdr_count = 0;
+    hm.body_len = 0;
+    hm.chunked = false;
+    hm.resp_code = 0;
+    hm.chunk_consumed = 0;
+    mg_str_set(hm.query, buf, ofs, 0);
+  }
+  let p = ofs;
+  // --- the start line
+  const resp = status_line(buf, p, end);
+  let code = 0;
+  let v10 = false;
+  if (resp !== 0) {
+    // a status line: HTTP/d.d SP 3DIGIT [SP reason] CRLF
+    if (resp < 0) return resp === -2 ? 0 : -1;
+    p = resp;
+    if (p >= end) return 0;
+    const v = ofs + 9;
+    code = (buf[v] - 48) * 100 + (buf[v + 1] - 48) * 10 + (buf[v + 2] - 48);
+    let r = p;
+    if (buf[p] === 32) {
+      r = ++p;
+      while (p < end && (CLS[buf[p]] & C_FIELD) !== 0) p++;
+      if (p >= end) return 0;
     }
-    if (code < 100) return -1;
-    hm.resp_code = code;
+    const reason_end = p;
+    p = line_end(buf, p, end);
+    if (p <= 0) return p;
+    if (hm !== null) {
+      mg_str_set(hm.method, buf, ofs, 8);
+      mg_str_set(hm.uri, buf, v, 3);
+      mg_str_set(hm.proto, buf, r, reason_end - r);
+      hm.resp_code = code;
+    }
+    v10 = buf[ofs + 5] === 49 && buf[ofs + 7] === 48;
   } else {
-    a = i;
-    while (i < line_end && buf[i] !== 32) i++;
-    mg_str_set(hm.proto, buf, a, i - a);
-    if (i !== line_end) return -1; // anything after the version
-    if (hm.method.len === 0 || hm.uri.len === 0) return -1;
-    for (let k = 0; k < hm.method.len; k++) if (!is_tchar(buf[hm.method.ofs + k])) return -1;
-    for (let k = 0; k < hm.uri.len; k++) {
-      const ch = buf[hm.uri.ofs + k];
-      if (ch <= 32 || ch === 127) return -1;
-      if (ch === 63 && hm.query.len === 0 && hm.query.ofs === ofs) {
-        // the first '?' splits off the query
-        mg_str_set(hm.query, buf, hm.uri.ofs + k + 1, hm.uri.len - k - 1);
-        hm.uri.len = k;
-        break;
-      }
+    // a request line: method SP request-target SP HTTP/d.d CRLF
+    while (p < end && (CLS[buf[p]] & C_TCHAR) !== 0) p++;
+    if (p >= end) return 0;
+    if (p === ofs || buf[p] !== 32) return -1;
+    const m_end = p++;
+    const t = p;
+    let q = -1;
+    for (; p < end; p++) {
+      const ch = buf[p];
+      if ((CLS[ch] & C_VCHAR) === 0) break;
+      if (ch === 63 && q < 0) q = p;
     }
-    if (!is_version(buf, hm.proto.ofs, hm.proto.len)) return -1;
+    if (p >= end) return 0;
+    if (p === t || buf[p] !== 32) return -1;
+    const t_end = p++;
+    const pv = p;
+    for (let k = 0; k < 8; k++, p++) {
+      if (p >= end) return 0;
+      const ch = buf[p];
+      if (k < 5 ? ch !== B_HTTP[k] : k === 6 ? ch !== 46 : ch < 48 || ch > 57) return -1;
+    }
+    if (p >= end) return 0;
+    p = line_end(buf, p, end);
+    if (p <= 0) return p;
+    if (hm !== null) {
+      mg_str_set(hm.method, buf, ofs, m_end - ofs);
+      if (q >= 0) {
+        mg_str_set(hm.uri, buf, t, q - t);
+        mg_str_set(hm.query, buf, q + 1, t_end - q - 1);
+      } else mg_str_set(hm.uri, buf, t, t_end - t);
+      mg_str_set(hm.proto, buf, pv, 8);
+    }
+    v10 = buf[pv + 5] === 49 && buf[pv + 7] === 48;
   }
 
-  // headers
+  // --- header lines, then the empty line
   let nh = 0;
   let cl = -1;
-  let te = false;
-  let seen = 0; // bits: duplicates that are refused
-  i = eol + 1;
-  while (i < end) {
-    eol = i;
-    while (buf[eol] !== 10) eol++;
-    const le = eol > i && buf[eol - 1] === 13 ? eol - 1 : eol;
-    if (le === i) break; // the empty line
-    if (buf[i] === 32 || buf[i] === 9) return -1; // obsolete line folding
-    let k = i;
-    while (k < le && is_tchar(buf[k])) k++;
-    if (k === i || k >= le || buf[k] !== 58) return -1; // name, then ':'
-    const name_ofs = i;
-    const name_len = k - i;
-    k++;
-    while (k < le && (buf[k] === 32 || buf[k] === 9)) k++;
-    let ve = le;
-    while (ve > k && (buf[ve - 1] === 32 || buf[ve - 1] === 9)) ve--;
+  let te = 0;
+  let seen = 0; // bits: headers that may appear once
+  for (;;) {
+    if (p >= end) return 0;
+    const ch = buf[p];
+    if (ch === 13 || ch === 10) {
+      p = line_end(buf, p, end);
+      if (p <= 0) return p;
+      break; // the empty line
+    }
+    const name = p;
+    while (p < end && (CLS[buf[p]] & C_TCHAR) !== 0) p++;
+    if (p >= end) return 0;
+    if (p === name || buf[p] !== 58) return -1; // obs-fold, a space before ':', a bad name byte
+    const name_len = p - name;
+    p++;
+    while (p < end && (buf[p] === 32 || buf[p] === 9)) p++;
+    const val = p;
+    while (p < end && (CLS[buf[p]] & C_FIELD) !== 0) p++;
+    if (p >= end) return 0;
+    let ve = p;
+    p = line_end(buf, p, end);
+    if (p <= 0) return p;
+    while (ve > val && (buf[ve - 1] === 32 || buf[ve - 1] === 9)) ve--;
     if (nh === MG_MAX_HTTP_HEADERS) return MG_HTTP_TOO_MANY_HEADERS;
-    const h = hm.headers[nh++];
-    mg_str_set(h.name, buf, name_ofs, name_len);
-    mg_str_set(h.value, buf, k, ve - k);
-    if (eq_lc(buf, name_ofs, name_len, LC_CONTENT_LENGTH)) {
-      if (seen & 1) return -1;
-      seen |= 1;
-      if (ve === k) return -1;
+    if (hm !== null) {
+      const h = hm.headers[nh];
+      mg_str_set(h.name, buf, name, name_len);
+      mg_str_set(h.value, buf, val, ve - val);
+      hm.hdr_count = nh + 1;
+    }
+    nh++;
+    // the headers that decide framing, and those Mongoose refuses twice
+    let bit = 0;
+    if (eq_lc(buf, name, name_len, LC_CONTENT_LENGTH)) {
+      bit = 1;
+      if (ve === val) return -1;
       let v = 0;
-      for (let p = k; p < ve; p++) {
-        const d = buf[p] - 48;
+      for (let k = val; k < ve; k++) {
+        const d = buf[k] - 48;
         if (d < 0 || d > 9) return -1;
         v = v * 10 + d;
         if (v > 0x1fffffffffffff / 10) return -1;
       }
       cl = v;
-    } else if (eq_lc(buf, name_ofs, name_len, LC_TRANSFER_ENCODING)) {
-      if (seen & 2) return -1;
-      seen |= 2;
-      if (!eq_lc(buf, k, ve - k, LC_CHUNKED)) return -1; // gzip, "gzip, chunked", ...: not supported
-      te = true;
-    } else if (eq_lc(buf, name_ofs, name_len, LC_AUTHORIZATION)) {
-      if (seen & 4) return -1;
-      seen |= 4;
-    } else if (eq_lc(buf, name_ofs, name_len, LC_CONNECTION)) {
-      if (seen & 8) return -1;
-      seen |= 8;
-    } else if (eq_lc(buf, name_ofs, name_len, LC_COOKIE)) {
-      if (seen & 16) return -1;
-      seen |= 16;
-    }
-    i = eol + 1;
+    } else if (eq_lc(buf, name, name_len, LC_TRANSFER_ENCODING)) {
+      te = te_step(buf, val, ve, te);
+      if (te < 0) return -1;
+    } else if (eq_lc(buf, name, name_len, LC_AUTHORIZATION)) bit = 2;
+    else if (eq_lc(buf, name, name_len, LC_CONNECTION)) bit = 4;
+    else if (eq_lc(buf, name, name_len, LC_COOKIE)) bit = 8;
+    else if (eq_lc(buf, name, name_len, LC_HOST)) bit = 16;
+    if ((seen & bit) !== 0) return -1;
+    seen |= bit;
   }
-  if (te && cl >= 0) return -1;
+  const n = p - ofs;
+  if (hm === null) return te !== 0 && (cl >= 0 || (resp === 0 && (v10 || (te & (TE_BAD | TE_CHUNKED_LAST)) !== TE_CHUNKED_LAST))) ? -1 : n;
 
-  // body length
-  if (te) {
-    hm.chunked = true;
-    hm.body_len = -1;
+  // --- framing (RFC 9112 §6.3)
+  let chunked = false;
+  let body = 0;
+  if (te !== 0) {
+    if (cl >= 0) return -1;
+    chunked = (te & (TE_BAD | TE_CHUNKED_LAST)) === TE_CHUNKED_LAST && !v10;
+    if (!chunked) {
+      if (resp === 0) return -1; // a request whose length cannot be known
+      body = -1; // a response: until the connection closes
+    }
   } else if (cl >= 0) {
-    hm.body_len = cl;
-  } else if (is_response && !(hm.resp_code < 200 || hm.resp_code === 204 || hm.resp_code === 304)) {
-    hm.body_len = -1; // read until the connection closes
-  } else {
-    hm.body_len = 0;
+    body = cl;
+  } else if (resp !== 0) {
+    body = -1; // a response without a length: until close
   }
-  if (is_response && (hm.resp_code < 200 || hm.resp_code === 204 || hm.resp_code === 304)) {
-    hm.body_len = 0;
-    hm.chunked = false;
+  if (chunked) body = -1;
+  if (resp !== 0 && (code < 200 || code === 204 || code === 304)) {
+    body = 0;
+    chunked = false;
   }
-  if (hm.body_len > 0) {
+  hm.chunked = chunked;
+  hm.body_len = body;
+  mg_str_set(hm.head, buf, ofs, n);
+  mg_str_set(hm.message, buf, ofs, n);
+  mg_str_set(hm.body, buf, ofs + n, 0);
+  mg_str_set(hm.chunk, buf, ofs + n, 0);
+  if (body > 0) {
     const have = len - n;
-    mg_str_set(hm.body, buf, end, have < hm.body_len ? have : hm.body_len);
-    hm.message.len = n + hm.body_len;
+    hm.body.len = have < body ? have : body;
+    hm.message.len = n + body;
   }
   return n;
+}
+
+/**
+ * Whether the start line at b[p..end) is a status line: 0 if not (a request),
+ * the offset after "HTTP/d.d SP 3DIGIT" if so, -2 if it cannot be told yet,
+ * -1 if it starts as one and breaks its grammar. The code must be >= 100.
+ */
+function status_line(b: Uint8Array, p: number, end: number): number {
+  for (let k = 0; k < 5; k++) {
+    if (p + k >= end) return -2;
+    if (b[p + k] !== B_HTTP[k]) return 0;
+  }
+  // "HTTP/" cannot start a request: '/' is not a token character
+  for (let k = 5; k < 12; k++) {
+    if (p + k >= end) return -2;
+    const ch = b[p + k];
+    const ok = k === 6 ? ch === 46 : k === 8 ? ch === 32 : ch >= 48 && ch <= 57;
+    if (!ok) return -1;
+  }
+  return b[p + 9] === 48 ? -1 : p + 12; // 0xx is no status
 }
 
 /** The status code of a parsed response (0 for a request). */

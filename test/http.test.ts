@@ -93,10 +93,11 @@ function hello(c: mg_connection, ev: number, hm: any) {
 
 // --- parser ------------------------------------------------------------------
 
-test("mg_http_get_request_len: CRLF and bare LF, incomplete, control bytes", () => {
+test("mg_http_get_request_len: CRLF only, incomplete, control bytes", () => {
   const f = (s: string) => mg_http_get_request_len(enc(s), s.length);
   assert.is(f("GET / HTTP/1.1\r\n\r\n"), 18);
-  assert.is(f("GET / HTTP/1.1\n\n"), 16);
+  assert.is(f("GET / HTTP/1.1\n\n"), -1, "a bare LF is refused (MG_HTTP_ALLOW_BARE_LF)");
+  assert.is(f("GET / HTTP/1.1\r\nA: b\n"), -1, "as soon as it arrives");
   assert.is(f("GET / HTTP/1.1\r\nA: b\r\n"), 0);
   assert.is(f("GET / HTTP/1.1\r\nA: \x01\r\n\r\n"), -1);
   assert.is(f("GET / HTTP/1.1\rX\r\n\r\n"), -1, "a CR not followed by LF");
@@ -151,7 +152,7 @@ test("mg_http_parse: what is refused", () => {
     "POST / HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n",
     "POST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
     "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
-    "POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+    "POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
     "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
     "GET / HTTP/1.1\r\nConnection: close\r\nConnection: close\r\n\r\n",
   ];
