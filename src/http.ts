@@ -278,6 +278,7 @@ function http_process(c: mg_connection, st: HttpConn): void {
       if (skip > 0) mg_iobuf_del(r, 0, skip);
       if (r.len === 0 || (r.len === 1 && r.buf[0] === 13)) return; // nothing, or a CR whose LF is on its way
       const n = mg_http_parse(r.buf, r.len, hm);
+      hm.owner = c;
       if (n === 0) {
         if (r.len === r.size) fail(c, st, 431, "request head larger than MG_IO_SIZE");
         return;
@@ -406,7 +407,12 @@ const B_100_CONTINUE = ascii("HTTP/1.1 100 Continue\r\n\r\n");
 
 /** Re-points hm at the head kept at the front of recv (hm is shared by the manager's connections). */
 function reparse(c: mg_connection, st: HttpConn, hm: mg_http_message): void {
-  mg_http_parse(c.recv.buf, st.head_len, hm);
+  // still this connection's head, as parsed (and checked) in http_process: a second parse would only repeat it
+  const h = hm.head;
+  if (hm.owner !== c || h.buf !== c.recv.buf || h.ofs !== 0 || h.len !== st.head_len) {
+    mg_http_parse(c.recv.buf, st.head_len, hm);
+    hm.owner = c;
+  }
   mg_str_set(hm.body, c.recv.buf, st.head_len, st.kept);
   mg_str_set(hm.chunk, c.recv.buf, st.head_len, 0);
   mg_str_set(hm.message, c.recv.buf, 0, st.head_len + st.kept);

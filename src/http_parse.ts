@@ -56,6 +56,8 @@ export class mg_http_message {
   header_values: mg_str[] = [];
   /** Headers the last parse filled (headers[0..hdr_count)); the rest are empty. */
   hdr_count = 0;
+  /** The connection whose head http.ts parsed into this message last (null after any other parse). */
+  owner: any = null;
   /** mg_http_reply's format arguments (scratch, one per manager). */
   fmt_args: any[] = [];
   get query_string(): mg_str {
@@ -158,8 +160,7 @@ export function has_token(s: mg_str, tok: Uint8Array): boolean {
 /**
  * The line terminator at p (a CR or LF that stopped a scan, p < end): the
  * offset after it, 0 if the LF has not arrived yet, -1 if it is not CRLF
- * (a bare LF only when MG_HTTP_ALLOW_BARE_LF). Used by the chunked decoder's
- * callers too, through line_end_ok.
+ * (a bare LF only when MG_HTTP_ALLOW_BARE_LF).
  */
 function line_end(b: Uint8Array, p: number, end: number): number {
   const ch = b[p];
@@ -305,6 +306,7 @@ function quoted_end(b: Uint8Array, i: number, e: number): number {
  */
 export function mg_http_parse(buf: Uint8Array, len: number, hm: mg_http_message, ofs = 0): number {
   const before = hm.hdr_count;
+  hm.owner = null;
   const n = parse_head(buf, len, hm, ofs);
   // headers the last parse set beyond this one's are emptied (C zeroes the whole struct)
   for (let i = hm.hdr_count; i < before; i++) {
