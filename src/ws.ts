@@ -115,6 +115,10 @@ class WsConn {
   close_sent = false;
   close_at = 0;
   dead = false;
+  fail_code = 0; // a protocol error's close code, while its close frame waits for room in c.send
+  linger = false; // failed: reading and discarding until the peer's close (see ws_fail)
+  skip = 0; // lingering: bytes of the current frame still to discard
+  chk = 0; // payload bytes of the frame at the front (not streamed) already unmasked and checked
   // client handshake
   accept = new Uint8Array(28); // the Sec-WebSocket-Accept we expect
   offered = ""; // the subprotocols the client asked for, lower case
@@ -126,6 +130,8 @@ class WsConn {
   reset(): void {
     this.mode6 = this.pieces = this.close_sent = this.dead = this.frame_fin = false;
     this.asm = this.asm_op = this.msg_ofs = this.frame_left = this.frame_pos = this.mask_pos = this.u8_need = 0;
+    this.fail_code = this.chk = this.skip = 0;
+    this.linger = false;
     this.close_at = this.ping_every = this.ping_timeout = this.last_rx = this.ping_at = 0;
   }
 }
@@ -403,11 +409,27 @@ export function mg_ws_send(c: mg_connection, buf: Uint8Array | mg_str | string, 
     n = len ?? buf.len;
   }
   if ((op & 8) !== 0 && (n > 125 || (op & WEBSOCKET_DONT_FIN) !== 0)) return 0; // RFC 6455 §5.5: control frames are short and whole
+  if (closed_for_sending(c)) return 0;
+  if (src === null) {
+    const hs = header_size(n, c.is_client);
+    const start = s.len;
+    if (start + hs + n > s.size) return 0;
+    mg_utf8_put(buf as string, s.buf, start + hs, n);
+    frame_at(c, start, op, n);
+    return hs + n;
+  }
+  return send_frame(c, src, sofs, n, op);
+}
+
+/** One frame of n bytes from src, whatever this side's closing state (the close frames themselves). 0 if it does not fit. */
+function send_frame(c: mg_connection, src: Uint8Array, sofs: number, n: number, op: number): number {
+  const s = c.send;
   const hs = header_size(n, c.is_client);
   const start = s.len;
-  if (start + hs + n > s.size || closed_for_sending(c)) return 0;
-  if (src === null) mg_utf8_put(buf as string, s.buf, start + hs, n);
-  else mg_copy(s.buf, start + hs, src, sofs, n);
+  if (start + hs + n > s.size) return 0;
+  {
+    mg_copy(s.buf, start + hs, src, sofs, n);
+  }
   frame_at(c, start, op, n);
   return hs + n;
 }
@@ -479,19 +501,22 @@ export function mg_ws_wrap(c: mg_connection, len: number, op: number): number {
 /**
  * Starts the closing handshake: sends a close frame with code (and reason),
  * then frees the connection when the peer's close arrives or after 3 s.
+ * Returns false, sending nothing, when the frame does not fit in c.send yet:
+ * call it again on MG_EV_WRITE. True once it is queued (and afterwards).
  */
 export function mg_ws_close(c: mg_connection, code = 1000, reason = ""): boolean {
   const ws = ws_state(c);
   if (ws.close_sent) return true;
+  if (ws.dead) return false; // failed: the protocol error's close is on its way
   const p = close_payload();
   p[0] = code >> 8;
   p[1] = code & 255;
   const rl = utf8_prefix(reason, 123); // a control frame carries 125 bytes: cut the reason, never inside a character
   mg_utf8_put(reason, p, 2, rl);
-  const ok = mg_ws_send(c, p, 2 + rl, WEBSOCKET_OP_CLOSE) > 0;
+  if (send_frame(c, p, 0, 2 + rl, WEBSOCKET_OP_CLOSE) === 0) return false;
   ws.close_sent = true;
   ws.close_at = c.mgr.hal!.millis() + CLOSE_TIMEOUT_MS;
-  return ok;
+  return true;
 }
 
 /** Bytes of the longest prefix of s, in whole characters, whose UTF-8 form fits in max. */
@@ -545,10 +570,12 @@ export function mg_ws_keepalive(c: mg_connection, every_ms: number, timeout_ms: 
 export function ws_cb(c: mg_connection, ev: number, ev_data: any): void {
   const ws = ws_state(c);
   if (ev === MG_EV_READ || ev === MG_EV_WRITE) {
+    if (ws.fail_code !== 0) send_fail_close(c, ws);
     ws_frames(c, ws);
   } else if (ev === MG_EV_POLL) {
     const now = ev_data as number;
-    if (ws.close_sent && now > ws.close_at) c.is_closing = true;
+    if (ws.fail_code !== 0) send_fail_close(c, ws);
+    if ((ws.close_sent || ws.fail_code !== 0) && now > ws.close_at) c.is_closing = true;
     if (ws.ping_every > 0 && !ws.close_sent && !ws.dead) {
       if (ws.ping_at > 0 && now - ws.ping_at > ws.ping_timeout) {
         mg_error(c, "WS ping timeout");
@@ -564,30 +591,93 @@ export function ws_cb(c: mg_connection, ev: number, ev_data: any): void {
   }
 }
 
-/** Sends a close frame for a protocol error and stops reading; the connection closes once it is out. */
+/**
+ * Fails the connection for a protocol error (RFC 6455 §7.1.7): a close frame
+ * with the code goes out (it waits for room in c.send if the send buffer is
+ * full, so it is never dropped) and nothing more is handled. The connection
+ * then lingers, reading and discarding, until the peer's own close frame
+ * (the handshake's end: RFC 6455 §7.1.1 has the server close TCP after it),
+ * the peer's FIN, or CLOSE_TIMEOUT_MS. Closing at once would leave the
+ * peer's later bytes unread, and a socket closed with unread bytes sends a
+ * reset that can destroy our close frame before the peer reads it: the
+ * peer would see no close code at all, depending on timing.
+ */
 function ws_fail(c: mg_connection, ws: WsConn, code: number, why: string): void {
   MG_DEBUG("%lu WS close %d: %s", c.id, code, why);
-  ws.dead = true;
-  c.recv.len = 0;
-  if (!ws.close_sent) {
-    const p = close_payload();
-    p[0] = code >> 8;
-    p[1] = code & 255;
-    mg_ws_send(c, p, 2, WEBSOCKET_OP_CLOSE);
-    ws.close_sent = true;
-    ws.close_at = c.mgr.hal!.millis() + CLOSE_TIMEOUT_MS;
+  const r = c.recv;
+  // where the failing frame is, so that the frames after it can be followed
+  if (ws.frame_left > 0) {
+    ws.skip = ws.frame_left; // streamed: the rest of its payload, from recv[0]
+    ws.frame_left = 0;
+  } else {
+    ws.skip = 0;
+    mg_iobuf_del(r, 0, ws.asm); // its header is at ws.asm, after what was reassembled
   }
-  c.is_draining = true;
+  ws.asm = 0;
+  ws.dead = true;
+  ws.linger = true;
+  if (!ws.close_sent) {
+    ws.fail_code = code;
+    ws.close_at = c.mgr.hal!.millis() + CLOSE_TIMEOUT_MS;
+    send_fail_close(c, ws);
+  }
+  linger(c, ws);
+}
+
+function send_fail_close(c: mg_connection, ws: WsConn): void {
+  const p = close_payload();
+  p[0] = ws.fail_code >> 8;
+  p[1] = ws.fail_code & 255;
+  if (send_frame(c, p, 0, 2, WEBSOCKET_OP_CLOSE) === 0) return;
+  ws.fail_code = 0;
+  ws.close_sent = true;
+  if (!ws.linger) c.is_draining = true;
+}
+
+/**
+ * After a failure: skips frames without looking into them, until a close
+ * frame (the peer's answer) ends the handshake. Bytes that cannot be frames
+ * (a length no frame has) end the wait at once.
+ */
+function linger(c: mg_connection, ws: WsConn): void {
+  const r = c.recv;
+  const b = r.buf;
+  for (;;) {
+    if (ws.skip > 0) {
+      const n = r.len < ws.skip ? r.len : ws.skip;
+      mg_iobuf_del(r, 0, n);
+      ws.skip -= n;
+      if (ws.skip > 0) return;
+    }
+    if (r.len < 2) return;
+    let len = b[1] & 127;
+    const lb = len === 126 ? 2 : len === 127 ? 8 : 0;
+    const hs = 2 + lb + ((b[1] & 0x80) !== 0 ? 4 : 0);
+    if (r.len < hs) return;
+    if (lb === 2) len = (b[2] << 8) | b[3];
+    else if (lb === 8) len = b[2] !== 0 || b[3] !== 0 ? -1 : (b[4] * 256 + b[5]) * 4294967296 + ((b[6] << 24) >>> 0) + (b[7] << 16) + (b[8] << 8) + b[9];
+    if ((b[0] & 15) === WEBSOCKET_OP_CLOSE || len < 0) {
+      // the peer's close (or a stream that has no frames to follow): nothing more to wait for
+      ws.linger = false;
+      r.len = 0;
+      if (ws.fail_code === 0) c.is_draining = true;
+      return;
+    }
+    mg_iobuf_del(r, 0, hs);
+    ws.skip = len;
+  }
 }
 /** The payload of the close frames we send (code and reason). */
 function close_payload(): Uint8Array {
   return ws_scratch().close_buf;
 }
 
-/** RFC 6455 §5.5.1: after its close frame, an endpoint sends no more frames. */
+/** RFC 6455 §5.5.1: after its close frame (or a protocol error), an endpoint sends no more frames. */
 function closed_for_sending(c: mg_connection): boolean {
   const st = c.proto as HttpConn | null;
-  return st !== null && st.ws !== null && (st.ws as WsConn).close_sent;
+  if (st === null || st.ws === null) return false;
+  const ws = st.ws as WsConn;
+  return ws.close_sent || ws.dead;
 }
 
 function utf8_step(ws: WsConn, b: number): boolean {
@@ -636,6 +726,12 @@ function utf8_ok(ws: WsConn, b: Uint8Array, ofs: number, len: number): boolean {
   return true;
 }
 
+function utf8_reset(ws: WsConn): void {
+  ws.u8_need = 0;
+  ws.u8_lo = 0x80;
+  ws.u8_hi = 0xbf;
+}
+
 function close_code_ok(code: number): boolean {
   if (code < 1000) return false;
   if (code <= 1003) return true;
@@ -643,13 +739,68 @@ function close_code_ok(code: number): boolean {
   return code >= 3000 && code <= 4999;
 }
 
-/** Parses and handles every complete frame (or piece) in c.recv. */
+/** XORs payload bytes [from, to) of the frame whose payload starts at d (its mask key in the 4 bytes before d). */
+function unmask(b: Uint8Array, d: number, from: number, to: number): void {
+  const m0 = b[d - 4], m1 = b[d - 3], m2 = b[d - 2], m3 = b[d - 1];
+  let i = from;
+  for (; i < to && (i & 3) !== 0; i++) b[d + i] ^= b[d - 4 + (i & 3)];
+  for (; i + 3 < to; i += 4) {
+    b[d + i] ^= m0;
+    b[d + i + 1] ^= m1;
+    b[d + i + 2] ^= m2;
+    b[d + i + 3] ^= m3;
+  }
+  for (; i < to; i++) b[d + i] ^= b[d - 4 + (i & 3)];
+}
+
+/**
+ * Payload bytes [from, to) of a frame that have arrived (not streamed in
+ * pieces): unmasked in place, then checked as they come, so that an error is
+ * found at the byte that proves it: UTF-8 of a text message (across its
+ * fragments), a close frame's code (at its second byte) and reason. False
+ * when the connection was failed.
+ */
+function payload_step(c: mg_connection, ws: WsConn, b: Uint8Array, d: number, from: number, to: number, op: number, masked: boolean): boolean {
+  if (masked) unmask(b, d, from, to);
+  if (op === WEBSOCKET_OP_CLOSE) {
+    if (from === 0) utf8_reset(ws); // nothing follows a close: the message's state is not needed again
+    if (from < 2 && to >= 2 && !close_code_ok((b[d] << 8) | b[d + 1])) {
+      ws_fail(c, ws, 1002, "bad close code");
+      return false;
+    }
+    const u = from > 2 ? from : 2;
+    if (to > u && !utf8_ok(ws, b, d + u, to - u)) {
+      ws_fail(c, ws, 1007, "invalid UTF-8 in the close reason");
+      return false;
+    }
+    return true;
+  }
+  if (op >= 8) return true; // ping and pong payloads are anything
+  if (op !== WEBSOCKET_OP_CONTINUE && from === 0) utf8_reset(ws); // a new message
+  if ((op === WEBSOCKET_OP_TEXT || (op === WEBSOCKET_OP_CONTINUE && ws.asm_op === WEBSOCKET_OP_TEXT)) && !utf8_ok(ws, b, d + from, to - from)) {
+    ws_fail(c, ws, 1007, "invalid UTF-8 in a text message");
+    return false;
+  }
+  return true;
+}
+
+/**
+ * Parses and handles every complete frame (or piece) in c.recv. An error is
+ * found at the first byte that proves it, whatever the segmentation: the
+ * first header byte (reserved bits and opcodes, a fragmented control frame,
+ * a continuation with no message or a new message inside one), the second
+ * (mask bit, a control frame over 125 bytes, a close of one byte), the
+ * length (its top bit, over 2^48, a message that can never fit), the payload
+ * as it arrives (UTF-8, close code and reason). Checks run in byte order, so
+ * the same bytes give the same close code split any way.
+ */
 function ws_frames(c: mg_connection, ws: WsConn): void {
   const r = c.recv;
   const b = r.buf;
   for (let guard = 0; guard < 1000; guard++) {
     if (ws.dead || c.is_closing) {
-      if (ws.dead) r.len = 0;
+      if (ws.linger && !c.is_closing) linger(c, ws);
+      else if (ws.dead) r.len = 0;
       return;
     }
     if (ws.frame_left > 0) {
@@ -659,39 +810,52 @@ function ws_frames(c: mg_connection, ws: WsConn): void {
     }
     const p = ws.asm; // frames start after the reassembled part of a message
     const avail = r.len - p;
-    if (avail < 2) return;
+    if (avail < 1) return;
+    // the first byte: FIN, RSV1-3, opcode
     const b0 = b[p];
-    const b1 = b[p + 1];
     const fin = (b0 & 0x80) !== 0;
     const op = b0 & 15;
+    const control = op >= 8;
+    if ((b0 & 0x70) !== 0) return ws_fail(c, ws, 1002, "reserved bits set");
+    if ((op > 2 && op < 8) || op > 10) return ws_fail(c, ws, 1002, "reserved opcode");
+    if (control && !fin) return ws_fail(c, ws, 1002, "fragmented control frame");
+    if (op === WEBSOCKET_OP_CONTINUE && ws.asm_op === 0) return ws_fail(c, ws, 1002, "continuation without a message");
+    if (!control && op !== WEBSOCKET_OP_CONTINUE && ws.asm_op !== 0) return ws_fail(c, ws, 1002, "new message inside a fragmented one");
+    if (avail < 2) return;
+    // the second: MASK and the 7-bit length
+    const b1 = b[p + 1];
     const masked = (b1 & 0x80) !== 0;
     let len = b1 & 127;
-    let hs = 2;
-    if (len === 126) hs = 4;
-    else if (len === 127) hs = 10;
-    if (masked) hs += 4;
-    if (avail < hs) {
-      // a header cut short by a full buffer would wait forever
+    if (masked === c.is_client) return ws_fail(c, ws, 1002, c.is_client ? "masked frame from a server" : "unmasked frame from a client");
+    if (control && len > 125) return ws_fail(c, ws, 1002, "control frame over 125 bytes");
+    if (op === WEBSOCKET_OP_CLOSE && len === 1) return ws_fail(c, ws, 1002, "close payload of one byte");
+    const lb = len === 126 ? 2 : len === 127 ? 8 : 0; // extended length bytes
+    if (lb === 8 && avail > 2) {
+      if ((b[p + 2] & 0x80) !== 0) return ws_fail(c, ws, 1002, "64-bit length with its top bit set");
+      if (b[p + 2] !== 0 || (avail > 3 && b[p + 3] !== 0)) return ws_fail(c, ws, 1009, "frame length over 2^48");
+    }
+    const streamed = !control && ws.pieces && !ws.mode6 && ws.asm === 0;
+    if (!streamed && lb > 0) {
+      // the length bytes that have arrived bound it from below: a frame that can never fit is known now
+      let low = 0;
+      for (let i = 0; i < lb; i++) low = low * 256 + (i < avail - 2 ? b[p + 2 + i] : 0);
+      if (p + 2 + lb + (masked ? 4 : 0) + low > r.size) return ws_fail(c, ws, 1009, "message larger than MG_IO_SIZE");
+    }
+    if (avail < 2 + lb) {
+      // the length cut short by a full buffer would wait forever
       if (r.len === r.size) ws_fail(c, ws, 1009, "message larger than MG_IO_SIZE");
       return;
     }
-    if (len === 126) len = (b[p + 2] << 8) | b[p + 3];
-    else if (len === 127) {
-      if ((b[p + 2] & 0x80) !== 0) return ws_fail(c, ws, 1002, "64-bit length with its top bit set");
-      if (b[p + 2] !== 0 || b[p + 3] !== 0) return ws_fail(c, ws, 1009, "frame length over 2^48");
-      len = (b[p + 4] * 256 + b[p + 5]) * 4294967296 + ((b[p + 6] << 24) >>> 0) + (b[p + 7] << 16) + (b[p + 8] << 8) + b[p + 9];
-    }
-    if ((b0 & 0x70) !== 0) return ws_fail(c, ws, 1002, "reserved bits set");
-    if (masked === c.is_client) return ws_fail(c, ws, 1002, c.is_client ? "masked frame from a server" : "unmasked frame from a client");
-    const control = op >= 8;
-    if ((op > 2 && op < 8) || op > 10) return ws_fail(c, ws, 1002, "reserved opcode");
-    if (control && (len > 125 || !fin)) return ws_fail(c, ws, 1002, "bad control frame");
-    if (op === WEBSOCKET_OP_CONTINUE && ws.asm_op === 0) return ws_fail(c, ws, 1002, "continuation without a message");
-    if (!control && op !== WEBSOCKET_OP_CONTINUE && ws.asm_op !== 0) return ws_fail(c, ws, 1002, "new message inside a fragmented one");
+    if (lb === 2) len = (b[p + 2] << 8) | b[p + 3];
+    else if (lb === 8) len = (b[p + 4] * 256 + b[p + 5]) * 4294967296 + ((b[p + 6] << 24) >>> 0) + (b[p + 7] << 16) + (b[p + 8] << 8) + b[p + 9];
+    const hs = 2 + lb + (masked ? 4 : 0);
+    // the frame (with what is reassembled before it) can never fit
+    if (!streamed && p + hs + len > r.size) return ws_fail(c, ws, 1009, "message larger than MG_IO_SIZE");
+    if (avail < hs) return;
     ws.last_rx = c.mgr.hal!.millis();
     ws.ping_at = 0;
 
-    if (!control && ws.pieces && !ws.mode6 && ws.asm === 0) {
+    if (streamed) {
       // take the header off and stream the payload
       if (masked) {
         ws.mask[0] = b[p + hs - 4];
@@ -706,7 +870,7 @@ function ws_frames(c: mg_connection, ws: WsConn): void {
       if (op !== WEBSOCKET_OP_CONTINUE) {
         ws.asm_op = op;
         ws.msg_ofs = 0;
-        ws.u8_need = 0;
+        utf8_reset(ws);
       }
       ws.frame_fin = fin;
       ws.frame_left = len;
@@ -716,35 +880,27 @@ function ws_frames(c: mg_connection, ws: WsConn): void {
       continue;
     }
 
-    if (p + hs + len > r.size) {
-      // the frame (with what is reassembled before it) can never fit
-      return ws_fail(c, ws, 1009, "message larger than MG_IO_SIZE");
-    }
-    if (avail < hs + len) return; // wait for the rest
+    // the payload that has arrived: unmasked and checked now, the rest when it comes
     const d = p + hs;
-    if (masked) {
-      const m0 = b[d - 4], m1 = b[d - 3], m2 = b[d - 2], m3 = b[d - 1];
-      for (let i = 0; i + 3 < len; i += 4) {
-        b[d + i] ^= m0;
-        b[d + i + 1] ^= m1;
-        b[d + i + 2] ^= m2;
-        b[d + i + 3] ^= m3;
-      }
-      for (let i = len & ~3; i < len; i++) b[d + i] ^= b[d - 4 + (i & 3)];
+    const have = avail - hs < len ? avail - hs : len;
+    if (have > ws.chk) {
+      if (!payload_step(c, ws, b, d, ws.chk, have, op, masked)) return;
+      ws.chk = have;
     }
+    if (have < len) return; // wait for the rest
     if (control) {
-      handle_control(c, ws, op, d, len);
+      if (op === WEBSOCKET_OP_CLOSE && ws.u8_need !== 0) return ws_fail(c, ws, 1007, "close reason ends inside a UTF-8 sequence");
+      if (!handle_control(c, ws, op, d, len)) return; // its answer waits for room in c.send
       if (ws.dead) return;
+      ws.chk = 0;
       mg_iobuf_del(r, p, hs + len);
       continue;
     }
+    if (op !== WEBSOCKET_OP_CONTINUE) ws.asm_op = op;
+    if (fin && ws.asm_op === WEBSOCKET_OP_TEXT && ws.u8_need !== 0) return ws_fail(c, ws, 1007, "text message ends inside a UTF-8 sequence");
+    ws.chk = 0;
     if (ws.mode6 && (c.flags & MG_F_WEBSOCKET_NO_DEFRAG) !== 0) {
-      // 6.x: every frame as it comes (still checked as UTF-8 across frames)
-      if (op !== WEBSOCKET_OP_CONTINUE) {
-        ws.asm_op = op;
-        ws.u8_need = 0;
-      }
-      if (ws.asm_op === WEBSOCKET_OP_TEXT && (!utf8_ok(ws, b, d, len) || (fin && ws.u8_need !== 0))) return ws_fail(c, ws, 1007, "invalid UTF-8 in a text message");
+      // 6.x: every frame as it comes
       const msg = ws.msg;
       mg_str_set(msg.data, b, d, len);
       msg.flags = b0;
@@ -753,16 +909,10 @@ function ws_frames(c: mg_connection, ws: WsConn): void {
       if (fin) ws.asm_op = 0;
       continue;
     }
-    // data frame: move its payload next to what is reassembled
-    if (op !== WEBSOCKET_OP_CONTINUE) {
-      ws.asm_op = op;
-      ws.u8_need = 0;
-    }
-    if (ws.asm_op === WEBSOCKET_OP_TEXT && !utf8_ok(ws, b, d, len)) return ws_fail(c, ws, 1007, "invalid UTF-8 in a text message");
-    mg_iobuf_del(r, p, hs); // the payload joins what is reassembled; frames after it move up too
+    // data frame: its payload joins what is reassembled; frames after it move up too
+    mg_iobuf_del(r, p, hs);
     ws.asm += len;
     if (!fin) continue;
-    if (ws.asm_op === WEBSOCKET_OP_TEXT && ws.u8_need !== 0) return ws_fail(c, ws, 1007, "text message ends inside a UTF-8 sequence");
     const msg = ws.msg;
     const total = ws.asm;
     mg_str_set(msg.data, b, 0, total);
@@ -776,41 +926,42 @@ function ws_frames(c: mg_connection, ws: WsConn): void {
   }
 }
 
-function handle_control(c: mg_connection, ws: WsConn, op: number, d: number, len: number): void {
+/**
+ * A complete control frame (payload unmasked and checked at d). Ping: a pong
+ * with its payload; close: the peer's code echoed, then the connection
+ * closes. When the answer does not fit in c.send yet, nothing happens and
+ * false is returned: the frame stays in recv and is handled again on
+ * MG_EV_WRITE, so no pong and no close echo is ever dropped, and the
+ * handler sees each control frame once.
+ */
+function handle_control(c: mg_connection, ws: WsConn, op: number, d: number, len: number): boolean {
   const b = c.recv.buf;
   const msg = ws.msg;
+  const answer = op === WEBSOCKET_OP_PING ? len : op === WEBSOCKET_OP_CLOSE ? (len >= 2 ? 2 : 0) : -1;
+  if (answer >= 0 && !ws.close_sent && c.send.len + header_size(answer, c.is_client) + answer > c.send.size) return false;
   mg_str_set(msg.data, b, d, len);
   msg.flags = 0x80 | op;
   msg.offset = 0;
   if (op === WEBSOCKET_OP_PING) {
     mg_ws_send(c, msg.data, len, WEBSOCKET_OP_PONG);
   } else if (op === WEBSOCKET_OP_CLOSE) {
-    if (len === 1) return ws_fail(c, ws, 1002, "close payload of one byte");
-    let code = 1005;
-    if (len >= 2) {
-      code = (b[d] << 8) | b[d + 1];
-      if (!close_code_ok(code)) return ws_fail(c, ws, 1002, "bad close code");
-      const save = ws.u8_need;
-      ws.u8_need = 0;
-      const ok = utf8_ok(ws, b, d + 2, len - 2) && ws.u8_need === 0;
-      ws.u8_need = save;
-      if (!ok) return ws_fail(c, ws, 1007, "invalid UTF-8 in the close reason");
-    }
+    const code = len >= 2 ? (b[d] << 8) | b[d + 1] : 1005;
     mg_call_user(c, ws.mode6 ? MG_EV_WEBSOCKET_CONTROL_FRAME : MG_EV_WS_CTL, msg);
     if (!ws.close_sent) {
       // echo the peer's code, then close once it is out
       const p = close_payload();
       p[0] = code >> 8;
       p[1] = code & 255;
-      mg_ws_send(c, p, code === 1005 ? 0 : 2, WEBSOCKET_OP_CLOSE);
+      send_frame(c, p, 0, code === 1005 ? 0 : 2, WEBSOCKET_OP_CLOSE);
       ws.close_sent = true;
       ws.close_at = c.mgr.hal!.millis() + CLOSE_TIMEOUT_MS;
     }
     ws.dead = true;
     c.is_draining = true;
-    return;
+    return true;
   }
   mg_call_user(c, ws.mode6 ? MG_EV_WEBSOCKET_CONTROL_FRAME : MG_EV_WS_CTL, msg);
+  return true;
 }
 
 /** Pieces mode: hands the payload bytes that have arrived to the handler. True: go on parsing. */
