@@ -293,7 +293,7 @@ Object.freeze(ws6_hook);
 export function mg_ws_connect(mgr: mg_mgr, url: string, fn: mg_event_handler_t | null, fn_data: any, fmt?: string | null, ...args: any[]): mg_connection | null {
   ws_init(mgr);
   const c = mg_connect_svc(mgr, url, fn, fn_data, ws_client_cb, null);
-  if (c === null) return null;
+  if (c === null || c.is_closing) return c; // a wss:// URL without TLS, a failed resolve: nothing to send
   const ws = ws_state(c);
   ws.reset();
   const extra = fmt_headers(fmt ?? null, args);

@@ -35,7 +35,7 @@ import {
 } from "../src/net.js";
 import { MG_TIMER_ONCE, MG_TIMER_REPEAT, MG_TIMER_RUN_NOW, mg_timer_expired } from "../src/timer.js";
 import { mg_iobuf_del } from "../src/iobuf.js";
-import { MG_LL_DEBUG, MG_LL_INFO, MG_LL_NONE, MG_ERROR, MG_INFO, MG_DEBUG, mg_log_set, mg_log_set_fn, mg_hexdump } from "../src/log.js";
+import { MG_LL_DEBUG, MG_LL_ERROR, MG_LL_INFO, MG_LL_NONE, MG_ERROR, MG_INFO, MG_DEBUG, mg_log_set, mg_log_set_fn, mg_hexdump } from "../src/log.js";
 
 const EV_NAMES = ["ERROR", "OPEN", "POLL", "RESOLVE", "CONNECT", "ACCEPT", "TLS_HS", "READ", "WRITE", "CLOSE"];
 
@@ -613,19 +613,42 @@ test("logging: levels, custom sink, hex dumps, is_hexdumping", () => {
   mg_log_set(2);
 });
 
-test("nothing thrown by any input escapes mg_mgr_poll", () => {
+test("what a handler throws is caught at its connection: nothing escapes mg_mgr_poll, nothing reaches its catch-all", () => {
   const { net, mgr } = setup();
-  mg_listen(mgr, "tcp://0.0.0.0:7", (c, ev) => {
+  mg_log_set(MG_LL_ERROR);
+  // mg_mgr_poll's catch-all (and poll_conn's) log "poll: ...": only a bug in
+  // mgts gets there, hidden by the net, so it must stay silent here
+  const threw: string[] = [];
+  const catch_all: string[] = [];
+  net.log_echo = (line: string) => {
+    if (line.indexOf("handler threw: ") >= 0) threw.push(line);
+    if (line.indexOf("poll: ") >= 0) catch_all.push(line);
+  };
+  const errors: string[] = [];
+  mg_listen(mgr, "tcp://0.0.0.0:7", (c, ev, ev_data) => {
+    if (ev === MG_EV_ERROR) errors.push(ev_data);
     if (ev === MG_EV_READ) (null as any).boom();
   }, null);
+  let sent = 0;
   for (let i = 0; i < 20; i++) {
     const p = net.client(7)!;
     p.send(bytes(100, i));
-    if (i % 3 === 0) p.reset();
+    if (i % 3 === 0) p.reset(); // the bytes are lost with the reset: this one never reads
+    else sent++;
     if (i % 3 === 1) p.close();
-    mg_mgr_poll(mgr, 0);
+    try {
+      mg_mgr_poll(mgr, 0);
+    } catch (e) {
+      assert.unreachable("mg_mgr_poll threw: " + String(e));
+    }
   }
   net.poll(mgr, 5);
+  net.log_echo = null;
+  mg_log_set(2);
+  assert.equal(catch_all, [], "the catch-all of mg_mgr_poll caught something");
+  assert.is(threw.length, sent, "each throw was logged by the handler's own catch");
+  assert.is(errors.length, sent, "and became MG_EV_ERROR on its connection");
+  assert.ok(errors.every((e) => e.startsWith("handler exception: ")), errors[0]);
   assert.is(mgr.conns!.next, null, "every bad connection was freed");
 });
 
