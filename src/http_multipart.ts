@@ -25,11 +25,9 @@ import {
 } from "./http_conn.js";
 
 const LC_CONTENT_DISPOSITION = ascii("content-disposition");
-const LC_NAME = ascii("name");
-const LC_FILENAME = ascii("filename");
 
 export function multipart_setup(st: HttpConn, ct: mg_str): boolean {
-  const bnd = mg_http_get_header_var(ct, "boundary");
+  const bnd = mg_http_get_header_var(ct, "boundary", st.part.data); // part.data is free until PART_DATA
   if (bnd.len === 0 || bnd.len > 70) return false;
   st.delim ??= new Uint8Array(74);
   st.names ??= new Uint8Array(256);
@@ -178,11 +176,11 @@ function part_headers(st: HttpConn, b: Uint8Array, from: number, to: number): vo
     if (k < eol && eq_lc(b, i, k - i, LC_CONTENT_DISPOSITION)) {
       // the views point into recv, which moves on: copy the names out
       const v = p.data; // free until PART_DATA
-      if (header_var(b, k + 1, eol, LC_NAME, v)) {
+      if (header_var(b, k + 1, eol, "name", v)) {
         p.var_name.len = v.len < 128 ? v.len : 128;
         mg_copy(names, 0, v.buf, v.ofs, p.var_name.len);
       }
-      if (header_var(b, k + 1, eol, LC_FILENAME, v)) {
+      if (header_var(b, k + 1, eol, "filename", v)) {
         p.file_name.len = v.len < 128 ? v.len : 128;
         mg_copy(names, 128, v.buf, v.ofs, p.file_name.len);
       }
@@ -242,11 +240,8 @@ export function mg_http_next_multipart(body: mg_str, ofs: number, part: mg_http_
     let colon = k;
     while (colon < eol && b[colon] !== 58) colon++;
     if (part !== null && colon < eol && eq_lc(b, k, colon - k, LC_CONTENT_DISPOSITION)) {
-      const v = mg_str_n(b, colon + 1, eol - colon - 1);
-      const nm = mg_http_get_header_var(v, "name");
-      const fn = mg_http_get_header_var(v, "filename");
-      mg_str_set(part.name, nm.buf, nm.ofs, nm.len);
-      mg_str_set(part.filename, fn.buf, fn.ofs, fn.len);
+      header_var(b, colon + 1, eol, "name", part.name);
+      header_var(b, colon + 1, eol, "filename", part.filename);
     }
     k = eol + 2;
   }

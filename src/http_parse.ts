@@ -10,7 +10,7 @@
 // framing) and http_multipart.ts (multipart parts).
 import { MG_HTTP_ALLOW_BARE_LF, MG_MAX_HTTP_HEADERS } from "./config.js";
 import { mg_base64_decode } from "./util.js";
-import { mg_str, mg_str_n, mg_str_set, mg_url_decode } from "./str.js";
+import { mg_js_len, mg_str, mg_str_n, mg_str_set, mg_url_decode } from "./str.js";
 
 /** mg_http_parse: more headers than MG_MAX_HTTP_HEADERS (mgts answers 431). */
 export const MG_HTTP_TOO_MANY_HEADERS = -2;
@@ -546,23 +546,23 @@ function to_str(s: mg_str | string): mg_str {
  * boundary=xyz` or a cookie list: `name=value` or `name="value"`. Returns a
  * view (quotes stripped) or an empty mg_str. Unlike Mongoose's substring
  * search, the name must start an element (after ';', ',' or a space).
+ * TypeScript adaptation: out (optional) receives the view, so that a caller
+ * that keeps one mg_str allocates nothing; without it a new one is returned.
  */
-export function mg_http_get_header_var(s: mg_str | string, name: string): mg_str {
+export function mg_http_get_header_var(s: mg_str | string, name: string, out?: mg_str): mg_str {
   const v = to_str(s);
-  const lc = new Uint8Array(name.length);
-  for (let k = 0; k < lc.length; k++) lc[k] = lower(cca.call(name, k));
-  const out = mg_str_n(v.buf, v.ofs, 0);
-  header_var(v.buf, v.ofs, v.ofs + v.len, lc, out);
-  return out;
+  const o = out === undefined ? mg_str_n(v.buf, v.ofs, 0) : mg_str_set(out, v.buf, v.ofs, 0);
+  header_var(v.buf, v.ofs, v.ofs + v.len, name, o);
+  return o;
 }
 
-/** mg_http_get_header_var over b[i..end) with a lowercase name: fills out, false when absent. */
-export function header_var(b: Uint8Array, i: number, end: number, lc: Uint8Array, out: mg_str): boolean {
-  const n = lc.length;
+/** mg_http_get_header_var over b[i..end) (name compared case-insensitively): fills out, false when absent. */
+export function header_var(b: Uint8Array, i: number, end: number, name: string, out: mg_str): boolean {
+  const n = mg_js_len(name);
   while (i < end) {
     while (i < end && (b[i] === 32 || b[i] === 9 || b[i] === 59 || b[i] === 44)) i++;
     let k = 0;
-    while (k < n && i + k < end && lower(b[i + k]) === lc[k]) k++;
+    while (k < n && i + k < end && lower(b[i + k]) === lower(cca.call(name, k))) k++;
     if (k === n && i + n < end && b[i + n] === 61) {
       let p = i + n + 1;
       if (p < end && b[p] === 34) {
@@ -581,22 +581,37 @@ export function header_var(b: Uint8Array, i: number, end: number, lc: Uint8Array
   return false;
 }
 
-/** The raw value of name in a query string or form body (`a=1&b=2`), or an empty mg_str. */
-export function mg_http_var(buf: mg_str | string, name: string): mg_str {
-  const v = to_str(buf);
+/**
+ * Where name's value is in a query string or form body (`a=1&b=2`, names
+ * compared case-insensitively): out is set to it (possibly empty, `c=`) and
+ * true returned, or false when no element is named so.
+ */
+function find_var(v: mg_str, name: string, out: mg_str): boolean {
   const b = v.buf;
   const end = v.ofs + v.len;
-  const n = name.length;
+  const n = mg_js_len(name);
   let i = v.ofs;
   while (i < end) {
     let j = i;
     while (j < end && b[j] !== 38) j++;
     let k = 0;
     while (k < n && i + k < j && lower(b[i + k]) === lower(cca.call(name, k))) k++;
-    if (k === n && i + n < j && b[i + n] === 61) return mg_str_n(b, i + n + 1, j - i - n - 1);
+    if (k === n && i + n < j && b[i + n] === 61) {
+      mg_str_set(out, b, i + n + 1, j - i - n - 1);
+      return true;
+    }
     i = j + 1;
   }
-  return mg_str_n(b, v.ofs, 0);
+  mg_str_set(out, b, v.ofs, 0);
+  return false;
+}
+
+/** The raw value of name in a query string or form body (`a=1&b=2`), or an empty mg_str. */
+export function mg_http_var(buf: mg_str | string, name: string): mg_str {
+  const v = to_str(buf);
+  const out = mg_str_n(v.buf, v.ofs, 0);
+  find_var(v, name, out);
+  return out;
 }
 
 /**
@@ -608,21 +623,17 @@ export function mg_http_get_var(buf: mg_str | string, name: string, dst: Uint8Ar
   const v = to_str(buf);
   if (v.len === 0 || name.length === 0) return -1;
   if (dst_len === 0) return -2;
-  const s = mg_http_var(v, name);
-  if (s.len === 0 && !var_present(v, name)) return -4;
+  const s = mg_str_n(v.buf, v.ofs, 0);
+  if (!find_var(v, name, s)) return -4;
   const r = mg_url_decode(s, dst, 0, dst_len, true);
   return r < 0 ? -3 : r;
-}
-function var_present(v: mg_str, name: string): boolean {
-  const s = mg_http_var(v, name);
-  return s.ofs !== v.ofs || (v.len > name.length && s.len === 0 && v.buf[v.ofs + name.length] === 61);
 }
 
 /** mg_http_get_var as a JS string, or null when absent or undecodable. */
 export function mg_http_get_var_str(buf: mg_str | string, name: string): string | null {
   const v = to_str(buf);
-  const s = mg_http_var(v, name);
-  if (s.len === 0 && !var_present(v, name)) return null;
+  const s = mg_str_n(v.buf, v.ofs, 0);
+  if (!find_var(v, name, s)) return null;
   const d = new Uint8Array(s.len);
   const n = mg_url_decode(s, d, 0, d.length, true);
   return n < 0 ? null : mg_str_n(d, 0, n).toString();

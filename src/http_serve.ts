@@ -9,7 +9,7 @@ import { MG_HTTP_INDEX, MG_PATH_MAX } from "./config.js";
 import { MG_FS_DIR, MG_FS_READ, MG_FS_WRITE, mg_fs, mg_fs_stat } from "./fs.js";
 import { type mg_connection, mg_mgr_kick, mg_printf } from "./net.js";
 import { mg_str_n, mg_url_decode } from "./str.js";
-import { lower, mg_http_get_header, mg_http_get_var_str, type mg_http_message } from "./http_parse.js";
+import { ascii, eq_lc, lower, mg_http_get_header, mg_http_get_var_str, type mg_http_message } from "./http_parse.js";
 import { type BodySink, type HttpConn, ST_SINK } from "./http_conn.js";
 import { mg_http_reply, mg_http_status_reason } from "./http_reply.js";
 
@@ -138,15 +138,46 @@ export function mg_http_serve_dir(c: mg_connection, hm: mg_http_message, opts: m
   mg_http_serve_file(c, hm, path, opts);
 }
 
-/** Accept-Encoding mentions gzip */
+const LC_GZIP = ascii("gzip");
+const LC_X_GZIP = ascii("x-gzip");
+
+/**
+ * Whether Accept-Encoding lets gzip through (RFC 9110 §12.5.3): a gzip (or
+ * x-gzip) element whose weight is not 0, or, with none, a "*" whose weight
+ * is not 0. `gzip;q=0` refuses it (Mongoose matches the substring "gzip"
+ * and would send the .gz anyway).
+ */
 function accepts_gzip(hm: mg_http_message): boolean {
   const ae = mg_http_get_header(hm, "Accept-Encoding");
   if (ae === null) return false;
   const b = ae.buf;
-  for (let i = ae.ofs; i + 4 <= ae.ofs + ae.len; i++) {
-    if (lower(b[i]) === 103 && lower(b[i + 1]) === 122 && lower(b[i + 2]) === 105 && lower(b[i + 3]) === 112) return true;
+  const end = ae.ofs + ae.len;
+  let star = false;
+  let i = ae.ofs;
+  while (i < end) {
+    while (i < end && (b[i] === 32 || b[i] === 9 || b[i] === 44)) i++;
+    const s = i;
+    while (i < end && b[i] !== 44 && b[i] !== 59 && b[i] !== 32 && b[i] !== 9) i++;
+    const n = i - s;
+    let refused = false; // ;q=0
+    for (; i < end && b[i] !== 44; i++) {
+      if (b[i] !== 59) continue;
+      let k = i + 1;
+      while (k < end && (b[k] === 32 || b[k] === 9)) k++;
+      if (k + 1 < end && lower(b[k]) === 113 && b[k + 1] === 61) refused = q_zero(b, k + 2, end);
+    }
+    if (eq_lc(b, s, n, LC_GZIP) || eq_lc(b, s, n, LC_X_GZIP)) return !refused;
+    if (n === 1 && b[s] === 42) star = !refused;
   }
-  return false;
+  return star;
+}
+
+/** A qvalue of 0 ("0", "0.", "0.0", up to "0.000") at b[k], ended by the element or a parameter. */
+function q_zero(b: Uint8Array, k: number, end: number): boolean {
+  if (k >= end || b[k] !== 48) return false;
+  k++;
+  if (k < end && b[k] === 46) for (k++; k < end && b[k] === 48; k++);
+  return k >= end || b[k] === 44 || b[k] === 59 || b[k] === 32 || b[k] === 9;
 }
 
 /**

@@ -28,17 +28,23 @@ export function mg_copy(dst: Uint8Array, dofs: number, src: Uint8Array, sofs: nu
 
 /**
  * Inserts len bytes of src (from sofs) at offset ofs, moving what follows.
- * src null reserves zeroed space. Returns the new length, or 0 when it does
- * not fit (the buffer is left unchanged).
+ * src null reserves zeroed space. An ofs past the end leaves a zeroed gap
+ * and len becomes ofs + len, as in Mongoose. Returns the number of bytes
+ * added (len), as Mongoose does, or 0 when they do not fit in the fixed
+ * buffer (then nothing changes; Mongoose grows the buffer instead, and
+ * returns 0 only when that allocation fails).
  */
 export function mg_iobuf_add(io: mg_iobuf, ofs: number, src: Uint8Array | null, sofs: number, len: number): number {
-  if (ofs > io.len) ofs = io.len;
-  if (io.len + len > io.size) return 0;
-  if (ofs < io.len) io.buf.copyWithin(ofs + len, ofs, io.len);
+  const gap = ofs > io.len ? ofs - io.len : 0;
+  if (io.len + gap + len > io.size) return 0;
+  if (gap > 0) {
+    io.buf.fill(0, io.len, ofs);
+    io.len = ofs;
+  } else if (ofs < io.len) io.buf.copyWithin(ofs + len, ofs, io.len);
   if (src !== null) mg_copy(io.buf, ofs, src, sofs, len);
   else io.buf.fill(0, ofs, ofs + len);
   io.len += len;
-  return io.len;
+  return len;
 }
 
 /**

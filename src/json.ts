@@ -110,12 +110,19 @@ function as_str(json: mg_str | string): mg_str {
 /**
  * Finds the value at path. Returns its offset from json's start (json.ofs),
  * or MG_JSON_TOO_DEEP / MG_JSON_INVALID / MG_JSON_NOT_FOUND; toklen[0] gets
- * its length.
+ * its length, and 0 on any failure (as Mongoose: a caller reading toklen
+ * after an error never sees a stale length).
  *
  * TypeScript adaptation: C's int *toklen becomes any one-element holder
  * (a number[] or Int32Array), or null.
  */
 export function mg_json_get(json: mg_str | string, path: string, toklen: { [index: number]: number } | null): number {
+  const r = json_get(json, path, toklen);
+  if (r < 0 && toklen !== null) toklen[0] = 0;
+  return r;
+}
+
+function json_get(json: mg_str | string, path: string, toklen: { [index: number]: number } | null): number {
   const s = as_str(json);
   const b = s.buf;
   const end = s.ofs + s.len;

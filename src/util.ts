@@ -16,13 +16,13 @@ export function mg_base64_char(v: number, url: boolean): number {
   return url ? 95 : 47; // '_' or '/'
 }
 
-/** The 6-bit value of a base64 character (either alphabet), or -1. */
-function b64val(c: number): number {
+/** The 6-bit value of a base64 character of one alphabet (url: "-_", else "+/"), or -1. */
+function b64val(c: number, url: boolean): number {
   if (c >= 65 && c <= 90) return c - 65;
   if (c >= 97 && c <= 122) return c - 71;
   if (c >= 48 && c <= 57) return c + 4;
-  if (c === 43 || c === 45) return 62;
-  if (c === 47 || c === 95) return 63;
+  if (c === (url ? 45 : 43)) return 62;
+  if (c === (url ? 95 : 47)) return 63;
   return -1;
 }
 
@@ -59,12 +59,27 @@ export function mg_base64url_encode(src: Uint8Array, sofs: number, slen: number,
 }
 
 /**
- * Decodes base64 (standard or URL-safe alphabet; '=' padding optional, but
+ * Decodes base64 (the standard alphabet "+/"; '=' padding optional, but
  * nothing may follow it) from src into dst at dofs. Returns the decoded
  * length, or 0 on invalid input or when dst (dlen bytes) is too small.
- * Whitespace is invalid.
+ * Whitespace is invalid, and so are the URL-safe '-' and '_', as in
+ * Mongoose: use mg_base64url_decode for those. Unlike Mongoose, an unpadded
+ * tail ("Zg") is decoded (Mongoose drops a group of fewer than 4).
  */
 export function mg_base64_decode(src: Uint8Array, sofs: number, slen: number, dst: Uint8Array, dofs: number, dlen: number): number {
+  return b64dec(src, sofs, slen, dst, dofs, dlen, false);
+}
+
+/**
+ * Decodes base64url (RFC 4648 §5: the alphabet "-_", as JWTs carry it;
+ * padding optional). The standard '+' and '/' are invalid: "Pz8/" gives 0,
+ * as in Mongoose. Returns the decoded length, 0 on invalid input or a small dst.
+ */
+export function mg_base64url_decode(src: Uint8Array, sofs: number, slen: number, dst: Uint8Array, dofs: number, dlen: number): number {
+  return b64dec(src, sofs, slen, dst, dofs, dlen, true);
+}
+
+function b64dec(src: Uint8Array, sofs: number, slen: number, dst: Uint8Array, dofs: number, dlen: number, url: boolean): number {
   let n = slen;
   if (n > 0 && src[sofs + n - 1] === 61) n--; // up to two '=' at the end
   if (n > 0 && src[sofs + n - 1] === 61) n--;
@@ -76,7 +91,7 @@ export function mg_base64_decode(src: Uint8Array, sofs: number, slen: number, ds
   let acc = 0;
   let bits = 0;
   for (let i = 0; i < n; i++) {
-    const v = b64val(src[sofs + i]);
+    const v = b64val(src[sofs + i], url);
     if (v < 0) return 0;
     acc = ((acc << 6) | v) & 0xffffff;
     bits += 6;

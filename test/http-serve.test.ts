@@ -194,6 +194,21 @@ test("precompressed .gz with Accept-Encoding: gzip; plain otherwise", () => {
   const plain = one(net, mgr, "/app.js");
   assert.is(plain.headers["content-encoding"], undefined);
   assert.is(plain.body, "console.log(1)");
+  // the weights count (RFC 9110 §12.5.3): q=0 refuses gzip, whatever the substring says
+  for (const [ae, gz] of [
+    ["gzip;q=0", false],
+    ["gzip; q=0.000, deflate", false],
+    ["GZIP;Q=0.", false],
+    ["*;q=0", false],
+    ["x-gzip", true],
+    ["identity, *", true],
+    ["*, gzip;q=0", false],
+    ["br;q=1, gzip;q=0.001", true],
+    ["notgzip", false],
+  ] as [string, boolean][]) {
+    const r = one(net, mgr, "/app.js", `Accept-Encoding: ${ae}\r\n`);
+    assert.is(r.headers["content-encoding"], gz ? "gzip" : undefined, ae);
+  }
 });
 
 test("extra headers on every file answer; 404 page; plain 404 without one", () => {

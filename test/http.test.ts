@@ -179,6 +179,16 @@ test("header vars, query vars, creds, bauth", () => {
   assert.is(mg_http_get_var(q, "c", dst), 0);
   assert.is(mg_http_get_var_str(q, "c"), "");
   assert.is(mg_http_get_var_str(mg_str("x=%zz"), "x"), null);
+  // the name is compared even when the first element is empty-valued (this returned 0 and "")
+  assert.is(mg_http_get_var(mg_str("xy="), "ab", dst), -4);
+  assert.is(mg_http_get_var_str(mg_str("xy=&c=1"), "ab"), null);
+  assert.is(mg_http_get_var_str(mg_str("xy=&ab="), "ab"), "");
+  assert.is(mg_http_get_var(mg_str("ab="), "ab", dst), 0);
+  // header variables: an mg_str of the caller's, no allocation
+  const out = mg_str();
+  assert.is(mg_http_get_header_var(ct, "BOUNDARY", out), out);
+  assert.is(String(out), "xyz");
+  assert.is(mg_http_get_header_var(ct, "nope", out).len, 0);
 
   let { hm } = parse("GET / HTTP/1.1\r\nAuthorization: Basic dXNlcjpwYXNz\r\n\r\n");
   assert.equal({ ...mg_http_creds(hm) }, { user: "user", pass: "pass" });

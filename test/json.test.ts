@@ -22,10 +22,11 @@ import { mg_str, mg_str_n, mg_utf8_decode, mg_utf8_encode } from "../src/str.js"
 import { MG_JSON_MAX_DEPTH } from "../src/config.js";
 
 const n = [0];
-/** [offset, length] of the token at path, or [error, -]. */
+/** [offset, length] of the token at path, or [error] (toklen is then 0, as Mongoose sets it). */
 function get(json: string, path: string): number[] {
   n[0] = -1;
   const o = mg_json_get(mg_str(json), path, n);
+  if (o < 0) assert.is(n[0], 0, `toklen after ${o} for ${path} in ${json}`);
   return o < 0 ? [o] : [o, n[0]];
 }
 

@@ -6,6 +6,7 @@ import * as assert from "uvu/assert";
 import {
   mg_base64_decode,
   mg_base64_encode,
+  mg_base64url_decode,
   mg_base64url_encode,
   mg_crc32,
   mg_memeq,
@@ -54,10 +55,16 @@ test("base64: RFC 4648 vectors, both ways", () => {
   assert.is(b64("foo", true), "Zm9v");
   assert.is(unb64("Zg"), "f", "padding is optional");
   assert.is(unb64("Zm8"), "fo");
-  assert.is(unb64("-_-_") !== 0, true, "the URL alphabet decodes too");
+  // one alphabet each, as Mongoose: base64 refuses "-_", base64url refuses "+/"
+  assert.is(unb64("-_-_"), 0, "the URL alphabet is not base64");
   const d = new Uint8Array(3);
-  assert.is(mg_base64_decode(enc("-_-_"), 0, 4, d, 0, 3), 3);
+  assert.is(mg_base64url_decode(enc("-_-_"), 0, 4, d, 0, 3), 3);
   assert.equal(Array.from(d), [0xfb, 0xff, 0xbf]);
+  assert.is(mg_base64url_decode(enc("Pz8/"), 0, 4, d, 0, 3), 0, "Mongoose's vector: the standard alphabet is not base64url");
+  assert.is(mg_base64_decode(enc("Pz8/"), 0, 4, d, 0, 3), 3);
+  assert.is(str(d, 0, 3), "???");
+  assert.is(mg_base64url_decode(enc("Zm8"), 0, 3, d, 0, 3), 2, "no padding, as JWTs");
+  assert.is(mg_base64url_decode(enc("Zm8="), 0, 4, d, 0, 3), 2, "padding allowed");
 });
 
 test("base64: invalid input and small buffers give 0", () => {
@@ -175,21 +182,28 @@ test("mg_iobuf: add and del, never grows", () => {
   const io = new mg_iobuf(10);
   assert.is(io.size, 10);
   assert.is(io.len, 0);
+  assert.is(mg_iobuf_add(io, 3, enc("hi"), 0, 2), 2, "returns the bytes added, as Mongoose");
+  assert.is(io.len, 5, "an offset past the end leaves a gap");
+  assert.equal(Array.from(io.buf.slice(0, 5)), [0, 0, 0, 104, 105], "Mongoose's vector: \\0\\0\\0hi");
+  assert.is(mg_iobuf_del(io, 0, 5), 5);
   assert.is(mg_iobuf_add(io, 0, null, 0, 3), 3, "null reserves zeroed space");
   assert.equal(Array.from(io.buf.slice(0, 3)), [0, 0, 0]);
-  assert.is(mg_iobuf_add(io, 3, enc("hi"), 0, 2), 5);
-  assert.equal(Array.from(io.buf.slice(0, 5)), [0, 0, 0, 104, 105], "Mongoose's vector: \\0\\0\\0hi");
-  assert.is(mg_iobuf_add(io, 0, enc("AB"), 0, 2), 7, "insert at the front moves the rest");
+  assert.is(mg_iobuf_add(io, 3, enc("hi"), 0, 2), 2);
+  assert.equal(Array.from(io.buf.slice(0, 5)), [0, 0, 0, 104, 105]);
+  assert.is(mg_iobuf_add(io, 0, enc("AB"), 0, 2), 2, "insert at the front moves the rest");
+  assert.is(io.len, 7);
   assert.is(str(io.buf, 0, 2), "AB");
   assert.is(str(io.buf, 5, 2), "hi");
-  assert.is(mg_iobuf_add(io, 99, enc("xyz"), 1, 2), 9, "ofs past len appends");
+  assert.is(mg_iobuf_add(io, 99, enc("x"), 0, 1), 0, "a gap that does not fit: 0");
+  assert.is(mg_iobuf_add(io, 7, enc("xyz"), 1, 2), 2, "at the end appends");
   assert.is(str(io.buf, 7, 2), "yz");
   const before = Array.from(io.buf);
   assert.is(mg_iobuf_add(io, 0, enc("123"), 0, 3), 0, "does not fit: 0");
   assert.is(io.len, 9);
   assert.is(io.buf.length, 10, "the buffer did not grow");
   assert.equal(Array.from(io.buf), before, "and nothing changed");
-  assert.is(mg_iobuf_add(io, 9, enc("!"), 0, 1), 10, "exactly full");
+  assert.is(mg_iobuf_add(io, 9, enc("!"), 0, 1), 1, "exactly full");
+  assert.is(io.len, 10);
   assert.is(mg_iobuf_del(io, 0, 2), 2);
   assert.is(io.len, 8);
   assert.is(io.buf[0], 0);
