@@ -9,14 +9,16 @@ import { mg_hal_ecma419 } from "../hal/ecma419.js";
 import { ecma419_host_platform, ecma419_host_stats, Listener, RCVWND, SNDBUF, TCP, UDP, UDP_QUEUE } from "../hal/ecma419_host.js";
 import { MG_EV_READ, mg_listen, mg_mgr, mg_mgr_free, mg_mgr_init, mg_mgr_poll, mg_mgr_run, mg_send, type mg_connection } from "../src/net.js";
 import { mg_iobuf_del } from "../src/iobuf.js";
-import { hal_suite, sleep, until } from "./hal_suite.js";
+import { count_events, hal_suite, socket_events, sock_events, turns, until, watch_sockets, type sock_event } from "./hal_suite.js";
 
 // --- the emulation, checked against what Moddable does ------------------------
 
 const sem = suite("ecma419_host: Moddable's semantics");
+// what the Node sockets beneath the emulation do: waited for instead of sleeping (test/hal_suite.ts)
+watch_sockets();
 
 /** A listener on 127.0.0.1 that records what it is told, and a connected pair made through it. */
-async function pair(): Promise<{ l: Listener; c: TCP; s: TCP; log: string[]; port: number }> {
+async function pair(on_c_writable: (() => void) | null = null): Promise<{ l: Listener; c: TCP; s: TCP; log: string[]; port: number }> {
   const log: string[] = [];
   const l = new Listener({
     port: 0,
@@ -31,6 +33,7 @@ async function pair(): Promise<{ l: Listener; c: TCP; s: TCP; log: string[]; por
     port: l.port,
     onWritable(n) {
       log.push(`c onWritable ${n}`);
+      if (on_c_writable !== null) on_c_writable();
     },
     onReadable(n) {
       log.push(`c onReadable ${n}`);
@@ -121,15 +124,16 @@ sem("write before connect throws; a refused connect is onError", async () => {
 });
 
 sem("onError for the peer's close comes only after every byte was read", async () => {
-  const { l, c, s, log } = await pair();
+  const { l, c, s, log, port } = await pair();
   c.write(new Uint8Array(100));
   c.close();
   assert.ok(await until(() => log.includes("s onReadable 100")));
-  await sleep(30);
-  assert.not.ok(log.includes("s onError"));
+  // the FIN has reached the accepted socket, and the emulation has run what it scheduled on it
+  assert.ok(await socket_events((e) => e.ev === "end" && e.local === port), "the FIN arrives");
+  assert.not.ok(log.includes("s onError"), "90 bytes unread: no onError yet");
   s.read(new Uint8Array(10));
-  await sleep(30);
-  assert.not.ok(log.includes("s onError"));
+  await turns();
+  assert.not.ok(log.includes("s onError"), "still unread bytes");
   s.read(new Uint8Array(90));
   assert.not.ok(log.includes("s onError"), "never from inside a method");
   assert.ok(await until(() => log.includes("s onError")));
@@ -138,7 +142,7 @@ sem("onError for the peer's close comes only after every byte was read", async (
 });
 
 sem("close: no callback afterwards, twice is fine, other methods throw", async () => {
-  const { l, c, s, log } = await pair();
+  const { l, c, s, log, port } = await pair();
   s.close();
   s.close();
   assert.throws(() => s.read(), /closed/);
@@ -146,29 +150,59 @@ sem("close: no callback afterwards, twice is fine, other methods throw", async (
   log.length = 0;
   c.write(new Uint8Array(4));
   c.close();
-  await sleep(50);
+  // the last events the closed socket's Node socket can have: its own close, and the client's
+  assert.ok(await socket_events((e) => e.ev === "close" && e.local === port), "the accepted socket is closed");
+  assert.ok(await socket_events((e) => e.ev === "close" && e.remote === port), "and the client's");
   assert.not.ok(log.some((x) => x.startsWith("s ")), log.join(", "));
   l.close();
   assert.throws(() => l.read(), /closed/);
 });
 
-sem("an unread backlog stops the peer (the window closes)", async () => {
-  const { l, c, s, log } = await pair();
-  // the client writes whenever it may; the server reads nothing
+sem("an unread backlog pauses the socket at RCVWND, holds the writer back until read, and loses nothing", async () => {
+  const LIMIT = 16 << 20;
   let sent = 0;
-  const end = Date.now() + 3000;
-  while (Date.now() < end) {
-    try {
-      c.write(new Uint8Array(1024));
-      sent += 1024;
-    } catch {
-      await sleep(2);
+  let threw = false;
+  let writing = true;
+  const block = new Uint8Array(1024);
+  let c: TCP | null = null;
+  // the client writes whenever onWritable says it may, until write() would block
+  const write_all = () => {
+    threw = false;
+    while (writing && c !== null && sent < LIMIT) {
+      try {
+        c.write(block);
+        sent += block.length;
+      } catch {
+        threw = true;
+        return;
+      }
     }
-    if (sent > 16 << 20) break;
+  };
+  const p = await pair(write_all);
+  c = p.c;
+  const { l, s, log, port } = p;
+  write_all();
+  // the emulation stops taking bytes from the accepted socket once RCVWND are unread
+  const paused = (e: sock_event) => e.ev === "pause" && e.local === port;
+  assert.ok(await socket_events(paused), "the accepted socket is paused");
+  const unread = () => Number((log.filter((x) => x.startsWith("s onReadable")).pop() ?? "s onReadable 0").split(" ")[2]);
+  assert.ok(unread() >= RCVWND && unread() < RCVWND + 65536, "paused with " + unread() + " unread");
+  // with nobody reading, the kernel's buffers fill: the writer is held back, its bytes queued in Node
+  const client = sock_events.find((e) => e.ev === "connect" && e.remote === port)!.sock as net.Socket;
+  assert.ok(await until(() => threw && client.writableLength > 0, 10000), "the writer is held back after " + sent + " bytes");
+  assert.ok(sent < LIMIT, "the writer was stopped after " + sent + " bytes");
+  const since = sock_events.findIndex(paused);
+  assert.is(sock_events.slice(since).filter((e) => e.ev === "resume" && e.local === port).length, 0, "nothing resumed the socket but a read");
+  // reading lets it all through
+  writing = false;
+  let got = 0;
+  while (got < sent) {
+    assert.ok(await until(() => unread() > 0 && log[log.length - 1] !== "read"), "bytes after " + got + " of " + sent);
+    const b = s.read() as ArrayBuffer;
+    got += b.byteLength;
+    log.push("read");
   }
-  assert.ok(sent < 16 << 20, "the writer was stopped after " + sent + " bytes");
-  const last = log.filter((x) => x.startsWith("s onReadable")).pop();
-  assert.ok(last !== undefined && Number(last.split(" ")[2]) < RCVWND + 65536, String(last));
+  assert.is(got, sent);
   c.close();
   s.close();
   l.close();
@@ -199,7 +233,7 @@ sem("UDP: one ArrayBuffer per datagram with address and port; a bounded queue", 
     },
   });
   const c = new UDP({});
-  await sleep(20);
+  assert.ok(await socket_events((e) => e.ev === "listening" && e.local === probe), "bound");
   c.write(new Uint8Array([1, 2, 3]), "127.0.0.1", probe);
   assert.ok(await until(() => n === 1));
   const d = b.read()!;
@@ -209,8 +243,13 @@ sem("UDP: one ArrayBuffer per datagram with address and port; a bounded queue", 
   assert.ok(d.port > 0);
   assert.is(b.read(), undefined);
   assert.throws(() => c.write(new Uint8Array(1), "localhost", probe), /invalid IP address/);
-  for (let i = 0; i < UDP_QUEUE + 20; i++) c.write(new Uint8Array([i]), "127.0.0.1", probe);
-  await sleep(100);
+  // every datagram reaches the socket (one at a time: the kernel drops none); the queue keeps UDP_QUEUE
+  const at_b = (e: sock_event) => e.ev === "message" && e.local === probe;
+  const base = count_events(at_b);
+  for (let i = 0; i < UDP_QUEUE + 20; i++) {
+    c.write(new Uint8Array([i]), "127.0.0.1", probe);
+    assert.ok(await socket_events(at_b, base + i + 1), "datagram " + i + " arrives");
+  }
   assert.is(n, UDP_QUEUE);
   b.close();
   c.close();
@@ -232,6 +271,7 @@ sem.run();
 hal_suite("hal/ecma419 over ecma419_host", mg_hal_ecma419(ecma419_host_platform()), {
   local_addr: false,
   udp_queue: UDP_QUEUE + 1,
+  udp_queue_min: UDP_QUEUE,
   bulk: 8 << 20,
 });
 

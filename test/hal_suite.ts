@@ -5,6 +5,8 @@
 // process ends by itself.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import * as dgram from "node:dgram";
+import * as net from "node:net";
 import { HAL_CONNECTING, HAL_EOF, HAL_ERROR, HAL_OPEN, type mg_hal } from "../hal/hal.js";
 import type { mg_addr } from "../src/net.js";
 
@@ -17,6 +19,8 @@ export interface hal_caps {
   local_addr: boolean;
   /** Most datagrams a UDP socket keeps unread before dropping. */
   udp_queue: number;
+  /** Fewest it keeps when more came (default udp_queue; less when the HAL reads one ahead only sometimes). */
+  udp_queue_min?: number;
   /** Bytes for the bulk transfer test. */
   bulk: number;
 }
@@ -31,8 +35,89 @@ export async function until(cond: () => boolean, ms = 5000): Promise<boolean> {
   }
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+// --- the Node sockets beneath the HALs ----------------------------------------------
+//
+// Both HALs tested here sit on node:net and node:dgram. A test that must
+// show that something did NOT happen waits for the socket event that would
+// have made it happen (the FIN arrived, the datagrams arrived, the socket
+// closed), then for the event loop to run what the HAL scheduled on it:
+// never for time. emit() of net.Socket, net.Server and dgram.Socket is
+// wrapped once, recording those events with the local port they happened on.
+
+export interface sock_event {
+  ev: string;
+  /** The local port (a listener's port for the sockets it accepted). */
+  local: number;
+  /** The remote port (TCP), 0 for UDP. */
+  remote: number;
+  sock: net.Socket | dgram.Socket;
+}
+export const sock_events: sock_event[] = [];
+const WATCHED = ["connect", "end", "close", "pause", "resume", "error", "message", "listening"];
+let watching = false;
+// Node forgets a socket's local port once it is closed: ports are kept from the first sight
+const ports = new WeakMap<object, { local: number; remote: number }>();
+function ports_of(sock: net.Socket): { local: number; remote: number } {
+  let p = ports.get(sock);
+  if (p === undefined && (sock.localPort ?? 0) > 0 && (sock.remotePort ?? 0) > 0) {
+    p = { local: sock.localPort ?? 0, remote: sock.remotePort ?? 0 };
+    ports.set(sock, p);
+  }
+  return p ?? { local: 0, remote: 0 };
+}
+
+/** Starts recording (once per process). */
+export function watch_sockets(): void {
+  if (watching) return;
+  watching = true;
+  const sock_emit: (...a: any[]) => boolean = net.Socket.prototype.emit;
+  net.Socket.prototype.emit = function (this: net.Socket, ev: string | symbol, ...args: any[]): boolean {
+    const r = sock_emit.call(this, ev, ...args);
+    if (typeof ev === "string" && WATCHED.includes(ev)) {
+      const p = ports_of(this);
+      sock_events.push({ ev, local: p.local, remote: p.remote, sock: this });
+    }
+    return r;
+  } as any;
+  const srv_emit: (...a: any[]) => boolean = net.Server.prototype.emit;
+  net.Server.prototype.emit = function (this: net.Server, ev: string | symbol, ...args: any[]): boolean {
+    if (ev === "connection") ports_of(args[0] as net.Socket);
+    return srv_emit.call(this, ev, ...args);
+  } as any;
+  const udp_emit: (...a: any[]) => boolean = dgram.Socket.prototype.emit;
+  dgram.Socket.prototype.emit = function (this: dgram.Socket, ev: string | symbol, ...args: any[]): boolean {
+    const r = udp_emit.call(this, ev, ...args);
+    if (ev === "message" || ev === "listening") {
+      let port = 0;
+      try {
+        port = this.address().port;
+      } catch {
+        // not bound
+      }
+      sock_events.push({ ev, local: port, remote: 0, sock: this });
+    }
+    return r;
+  } as any;
+}
+
+/** How many recorded events match. */
+export function count_events(pred: (e: sock_event) => boolean): number {
+  let n = 0;
+  for (const e of sock_events) if (pred(e)) n++;
+  return n;
+}
+
+/** Two turns of the event loop: whatever a HAL scheduled (setImmediate) on the last socket event has run. */
+export async function turns(): Promise<void> {
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setImmediate(r));
+}
+
+/** Waits, with a deadline, for n recorded events matching pred, then for the HAL's reaction to them. */
+export async function socket_events(pred: (e: sock_event) => boolean, n = 1, ms = 5000): Promise<boolean> {
+  const ok = await until(() => count_events(pred) >= n, ms);
+  await turns();
+  return ok;
 }
 
 /** An mg_addr made here, so the suite does not load the core (src/net.js) at run time. */
@@ -59,6 +144,7 @@ const dec = new TextDecoder();
 /** Registers the shared tests for one HAL and runs them. */
 export function hal_suite(name: string, hal: mg_hal, caps: hal_caps): void {
   const test = suite(name);
+  watch_sockets();
 
   // Handles a test opened and has not closed yet: closed after each test, so a
   // failing test cannot leave sockets that keep the process alive.
@@ -101,8 +187,8 @@ export function hal_suite(name: string, hal: mg_hal, caps: hal_caps): void {
     return [l, a.port];
   }
 
-  /** A connected pair: [listener, client, accepted]. */
-  async function pair(): Promise<[number, number, number]> {
+  /** A connected pair: [listener, client, accepted, the listener's port]. */
+  async function pair(): Promise<[number, number, number, number]> {
     const [l, port] = await listener();
     const c = track(hal.connect(loopback(port), false));
     assert.ok(c >= 0);
@@ -110,7 +196,7 @@ export function hal_suite(name: string, hal: mg_hal, caps: hal_caps): void {
     assert.ok(await until(() => (s >= 0 || (s = track(hal.accept(l))) >= 0) && hal.state(c) !== HAL_CONNECTING));
     assert.is(hal.state(c), HAL_OPEN);
     assert.is(hal.state(s), HAL_OPEN);
-    return [l, c, s];
+    return [l, c, s, port];
   }
 
   /** A UDP socket bound on 127.0.0.1 and its port. Without local_addr the HAL cannot tell a port-0 choice: a port a TCP listener just had is used. */
@@ -198,12 +284,13 @@ export function hal_suite(name: string, hal: mg_hal, caps: hal_caps): void {
   });
 
   test("peer close: data first, then HAL_EOF", async () => {
-    const [l, c, s] = await pair();
+    const [l, c, s, port] = await pair();
     assert.is(send(c, "bye"), 3);
     close(c);
     assert.ok(await until(() => hal.readable(s) === 3));
-    await sleep(20); // let the FIN arrive too
-    assert.is(hal.state(s), HAL_OPEN); // unread bytes keep it open
+    // the FIN has reached the accepted socket (and the HAL has seen it)...
+    assert.ok(await socket_events((e) => e.ev === "end" && e.local === port), "the FIN arrives");
+    assert.is(hal.state(s), HAL_OPEN, "...yet unread bytes keep it open");
     assert.is(recv(s), "bye");
     assert.ok(await until(() => hal.state(s) !== HAL_OPEN));
     assert.is(hal.state(s), HAL_EOF);
@@ -297,12 +384,17 @@ export function hal_suite(name: string, hal: mg_hal, caps: hal_caps): void {
     assert.ok(await until(() => hal.readable(a) === 4));
     assert.is(hal.recvfrom(a, buf, 0, 64, from), 4);
 
-    // beyond the queue's cap, datagrams are dropped
-    for (let i = 0; i < 100; i++) send(b, "d" + i);
-    await sleep(100);
+    // beyond the queue's cap, datagrams are dropped: 100 reach the socket (one at a
+    // time, so that the kernel drops none), the HAL keeps exactly the cap
+    const at_a = (e: sock_event) => e.ev === "message" && e.local === aport;
+    const base = count_events(at_a);
+    for (let i = 0; i < 100; i++) {
+      send(b, "d" + i);
+      assert.ok(await socket_events(at_a, base + i + 1), "datagram " + i + " arrives");
+    }
     let n = 0;
     while (hal.readable(a) > 0) n += hal.recvfrom(a, buf, 0, 64, from) > 0 ? 1 : 0;
-    assert.ok(n >= 1 && n <= caps.udp_queue, "received " + n);
+    assert.ok(n >= (caps.udp_queue_min ?? caps.udp_queue) && n <= caps.udp_queue, "received " + n);
     close(b);
     close(a);
   });
@@ -331,36 +423,54 @@ export function hal_suite(name: string, hal: mg_hal, caps: hal_caps): void {
 
   test("wake: after data, coalesced, and by the timer", async () => {
     let calls = 0;
+    let s = -1;
+    let woke_with_data = false;
+    const times: number[] = [];
     const fn = () => {
       calls++;
+      times.push(hal.millis());
+      if (s >= 0 && hal.readable(s) === 1) woke_with_data = true;
     };
     hal.wake(fn, true);
-    const [l, c, s] = await pair();
-    await sleep(20);
-    calls = 0;
+    const [l, c, s2] = await pair();
+    s = s2;
     send(c, "x");
-    assert.ok(await until(() => calls > 0));
-    assert.is(hal.readable(s), 1);
+    assert.ok(await until(() => woke_with_data), "a wake with the data there to read");
     close(c);
     close(s);
     close(l);
+    s = -1;
+    await turns(); // wakes already scheduled have run
 
-    await sleep(20);
+    // The earliest deadline wins. Timers run in deadline order whatever the
+    // load, so once a 100 ms Node timer has fired (and two turns after it),
+    // the 30 ms one has called the wake functions.
     calls = 0;
+    times.length = 0;
     hal.timer(200);
-    hal.timer(30); // the earliest deadline wins; the later one is not kept
+    hal.timer(30);
     const t0 = hal.millis();
-    assert.ok(await until(() => calls > 0));
-    const dt = hal.millis() - t0;
-    assert.ok(dt >= 25 && dt < 190, "woke after " + dt + " ms");
-    await sleep(250);
-    assert.is(calls, 1);
+    await new Promise((r) => setTimeout(r, 100));
+    await turns();
+    assert.is(calls, 1, "the 30 ms deadline woke, once");
+    assert.ok(times[0] - t0 >= 29, "not before its time: " + (times[0] - t0) + " ms");
+    // ...and it was forgotten with the later one: a new 400 ms request is the next wake
+    // (a kept 200 ms deadline would come first)
+    hal.timer(400);
+    const t1 = hal.millis();
+    assert.ok(await until(() => calls === 2, 5000));
+    assert.ok(times[1] - t1 >= 399, "woke " + (times[1] - t1) + " ms after asking for 400: an old deadline was kept");
 
+    // two requests for now: one call; the next call is the 60 ms one asked after it
     calls = 0;
+    times.length = 0;
     hal.timer(0);
     hal.timer(0);
-    await sleep(10);
-    assert.is(calls, 1); // one call for both
+    assert.ok(await until(() => calls >= 1));
+    hal.timer(60);
+    const t2 = hal.millis();
+    assert.ok(await until(() => times.some((t) => t - t2 >= 59)), "the 60 ms wake");
+    assert.is(calls, 2, "one call for both timer(0), then the 60 ms one");
 
     const throws = () => {
       throw new Error("wake functions' exceptions stay inside the HAL");
@@ -368,8 +478,7 @@ export function hal_suite(name: string, hal: mg_hal, caps: hal_caps): void {
     hal.wake(throws, true);
     calls = 0;
     hal.timer(0);
-    await sleep(10);
-    assert.is(calls, 1);
+    assert.ok(await until(() => calls === 1), "the others are still called");
     hal.wake(throws, false);
     hal.wake(fn, false);
     hal.timer(5000); // with nobody registered this must not hold the process
