@@ -7,8 +7,10 @@
 // Mongoose on purpose (mongoose-facts §1.8): unmasked client frames, reserved
 // bits or opcodes, oversized or fragmented control frames, bad continuations,
 // bad close codes → close 1002; invalid UTF-8 → 1007; a message that cannot
-// fit → 1009. After any of them the connection is freed once the close frame
-// is out (or after CLOSE_TIMEOUT_MS if the peer does not read).
+// fit → 1009, each found at the byte that proves it, whatever the TCP
+// segmentation (see ws_frames). After any of them the close frame goes out
+// (waiting for room if need be) and the connection lingers until the peer's
+// close, its FIN or CLOSE_TIMEOUT_MS (see ws_fail), then is freed.
 //
 // Differences from Mongoose 7 a port may notice: the server checks Upgrade,
 // Connection and Sec-WebSocket-Version (426/400) and the client checks
