@@ -191,9 +191,11 @@ export function run(bytes: Uint8Array, server: "pieces" | "whole", pieces: numbe
   }
   assert.ok(head.startsWith("HTTP/1.1 101 "), "handshake: " + head);
   const raw: number[] = [];
+  const scratch = new Uint8Array(4096);
   const take = () => {
-    const b = p.recv();
-    for (let k = 0; k < b.length; k++) raw.push(b[k]);
+    for (let n = p.recv_into(scratch, 0, scratch.length); n > 0; n = p.recv_into(scratch, 0, scratch.length)) {
+      for (let k = 0; k < n; k++) raw.push(scratch[k]);
+    }
   };
   let at = 0;
   let close_at = -1;
