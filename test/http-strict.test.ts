@@ -11,19 +11,10 @@ import { MG_HTTP_ALLOW_BARE_LF } from "../src/config.js";
 import { MG_EV_CLOSE, MG_EV_ERROR, MG_EV_HTTP_HDRS, MG_EV_HTTP_MSG, mg_mgr, mg_mgr_init, mg_printf } from "../src/net.js";
 import { MG_EV_CONNECT } from "../src/net.js";
 import { mg_http_connect, mg_http_listen, mg_http_message, mg_http_parse, mg_http_reply } from "../src/http.js";
+import { rng } from "./bytes_util.js";
+import type { mg_mock_peer } from "../hal/mock.js";
 
 const enc = mg_mock_bytes;
-
-/** xorshift32: the splits are the same on every run and both engines. */
-function rng(seed: number): () => number {
-  let x = seed | 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return x >>> 0;
-  };
-}
 
 /** The ways a case is cut: whole, every byte alone, and two random splits. */
 const SEEDS = [0x2f6b1d, 0x51c0de];
@@ -40,6 +31,17 @@ function cuts(n: number, mode: string): number[] {
   return out;
 }
 const MODES = ["whole", "bytes", "split1", "split2"];
+
+/** Sends s to the manager's peer in the mode's pieces, polling twice after each. */
+function feed(net: mg_mock, mgr: mg_mgr, p: mg_mock_peer, s: string, mode: string): void {
+  const b = enc(s);
+  let at = 0;
+  for (const k of cuts(b.length, mode)) {
+    p.send(b, k, at);
+    at += k;
+    net.poll(mgr, 2);
+  }
+}
 const where = (mode: string) => (mode.startsWith("split") ? `${mode} (seed ${SEEDS[mode === "split1" ? 0 : 1]} + length)` : mode);
 
 // --- the server ----------------------------------------------------------------
@@ -64,13 +66,7 @@ function serve(input: string, mode: string): Outcome {
     }
   }, null);
   const p = net.client(80)!;
-  const b = enc(input);
-  let at = 0;
-  for (const k of cuts(b.length, mode)) {
-    p.send(b, k, at);
-    at += k;
-    net.poll(mgr, 2);
-  }
+  feed(net, mgr, p, input, mode);
   net.poll(mgr, 10);
   const out = p.recv_str();
   const status: number[] = [];
@@ -242,13 +238,7 @@ function fetch(response: string, mode: string): string[] {
   }, null);
   net.poll(mgr, 3);
   const p = net.accepted(srv)!;
-  const b = enc(response);
-  let at = 0;
-  for (const k of cuts(b.length, mode)) {
-    p.send(b, k, at);
-    at += k;
-    net.poll(mgr, 2);
-  }
+  feed(net, mgr, p, response, mode);
   net.poll(mgr, 3);
   if (events.indexOf("CLOSE") < 0) {
     p.close(); // a body read until close ends here

@@ -55,6 +55,7 @@ import {
   mg_hello_handler,
 } from "../src/http.js";
 import { mg_str, mg_str_n } from "../src/str.js";
+import { concat } from "./bytes_util.js";
 
 const enc = mg_mock_bytes;
 
@@ -489,17 +490,6 @@ test("7.x streaming: mg_http_stream_body delivers pieces of any size body, then 
   }
 });
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 function ends_chunked(b: number[]): boolean {
   const n = b.length;
   return n >= 5 && b[n - 5] === 48 && b[n - 4] === 13 && b[n - 3] === 10 && b[n - 2] === 13 && b[n - 1] === 10;

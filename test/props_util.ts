@@ -4,6 +4,7 @@
 // (fast-check's report adds the path and the counterexample, to replay it).
 import fc from "fast-check";
 import { mg_mock_bytes } from "../hal/mock.js";
+export { concat } from "./bytes_util.js";
 
 /** The XS worker has no process object: fewer runs there (it is ~10x slower than V8). */
 export const ON_XS = typeof (globalThis as any).process === "undefined";
@@ -38,18 +39,6 @@ export const FIELD = VCHAR + " \t\x80\xa9\xe9\xff";
 
 /** Latin-1 bytes of a string (one byte per character). */
 export const bytes = mg_mock_bytes;
-
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /** Cut points of n bytes into pieces: the sizes of consecutive pieces (each >= 1), from a list of fractions. */
 export function pieces(n: number, cuts: number[]): number[] {

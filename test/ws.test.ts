@@ -4,6 +4,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { mg_mock, mg_mock_peer, mg_mock_bytes } from "../hal/mock.js";
 import { MG_IO_SIZE } from "../src/config.js";
+import { F, utf8 } from "./ws_frames.js";
 import { MG_EV_CLOSE, MG_EV_ERROR, MG_EV_HTTP_MSG, mg_connection, mg_mgr, mg_mgr_init, mg_send } from "../src/net.js";
 import {
   MG_EV_WEBSOCKET_CONTROL_FRAME,
@@ -35,32 +36,9 @@ import {
 } from "../src/ws.js";
 
 const enc = mg_mock_bytes;
-function utf8(s: string): Uint8Array {
-  const out: number[] = [];
-  for (const ch of s) {
-    const c = ch.codePointAt(0)!;
-    if (c < 0x80) out.push(c);
-    else if (c < 0x800) out.push(0xc0 | (c >> 6), 0x80 | (c & 63));
-    else if (c < 0x10000) out.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
-    else out.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 63), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
-  }
-  return new Uint8Array(out);
-}
-
 /** A masked client frame, as a browser sends it. */
 function frame(op: number, payload: Uint8Array, fin = true, mask = true, rsv = 0): Uint8Array {
-  const n = payload.length;
-  const h: number[] = [(fin ? 0x80 : 0) | rsv | op];
-  const m = mask ? 0x80 : 0;
-  if (n < 126) h.push(m | n);
-  else if (n < 65536) h.push(m | 126, n >> 8, n & 255);
-  else h.push(m | 127, 0, 0, 0, 0, (n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255);
-  const key = [0x12, 0x34, 0x56, 0x78];
-  if (mask) h.push(...key);
-  const out = new Uint8Array(h.length + n);
-  out.set(h);
-  for (let i = 0; i < n; i++) out[h.length + i] = mask ? payload[i] ^ key[i & 3] : payload[i];
-  return out;
+  return F(op, payload, { fin, mask, rsv });
 }
 
 /** Parses frames from bytes; server frames must be unmasked, client frames (client = true) masked. */

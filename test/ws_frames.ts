@@ -9,33 +9,15 @@ import { mg_http_listen } from "../src/http.js";
 import { mg_ws_message, mg_ws_send, mg_ws_upgrade } from "../src/ws.js";
 import { mg_crc32 } from "../src/util.js";
 import { echo_http } from "../firmware/echo/main.js";
+import { concat, rng, utf8 } from "./bytes_util.js";
+
+export { rng, utf8 };
+export const cat = concat;
 
 // --- frames --------------------------------------------------------------------------
 
 export const TEXT = 1, BINARY = 2, CLOSE = 8, PING = 9, PONG = 10, CONT = 0;
 
-export function cat(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-export function utf8(s: string): Uint8Array {
-  const out: number[] = [];
-  for (const ch of s) {
-    const c = ch.codePointAt(0)!;
-    if (c < 0x80) out.push(c);
-    else if (c < 0x800) out.push(0xc0 | (c >> 6), 0x80 | (c & 63));
-    else if (c < 0x10000) out.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
-    else out.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 63), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
-  }
-  return new Uint8Array(out);
-}
 export const hex = (...b: number[]) => new Uint8Array(b);
 export function fill(n: number, seed: number): Uint8Array {
   const b = new Uint8Array(n);
@@ -63,7 +45,7 @@ export function F(op: number, payload: Uint8Array = new Uint8Array(0), o: FrameO
   if (n < 126) h.push(m | n);
   else if (n < 65536) h.push(m | 126, n >> 8, n & 255);
   else h.push(m | 127, 0, 0, 0, 0, (n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255);
-  const key = [0x37, 0xfa, 0x21, 0x3d];
+  const key = [0x12, 0x34, 0x56, 0x78];
   if (mask) h.push(...key);
   const out = new Uint8Array(h.length + n);
   out.set(h);
@@ -155,15 +137,6 @@ export function whole_echo(c: mg_connection, ev: number, ev_data: any): void {
   }
 }
 
-export function rng(seed: number): () => number {
-  let x = seed | 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return x >>> 0;
-  };
-}
 export interface Run {
   items: string[];
   closed: boolean;
