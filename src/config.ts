@@ -67,6 +67,42 @@ export const MG_IDLE_TIMEOUT_MS = 0;
  * Frees pool slots from idle and too-slow clients. 0 = never.
  */
 export const MG_HTTP_HEAD_TIMEOUT_MS = 30000;
+/**
+ * HTTP server: a request head or body that is still arriving must bring at
+ * least this many bytes per second, measured over windows of
+ * MG_HTTP_RATE_WINDOW_MS (not counted: time when the server holds the client
+ * back, a reply pending or recv full); slower gets 408 and is closed. Frees
+ * pool slots from slowloris and slow-body clients. 0 = no minimum. (mgts:
+ * Mongoose has none.)
+ */
+export const MG_HTTP_MIN_RATE = 100;
+/** The window MG_HTTP_MIN_RATE is measured over: a slow client is found out after one such window. */
+export const MG_HTTP_RATE_WINDOW_MS = 5000;
+/**
+ * Pool defence: when the pool is full, a new connection evicts the accepted
+ * connection that made the least progress (bytes per second since its
+ * current head began; an idle keep-alive has none) instead of being
+ * refused. While none can be evicted yet, new connections wait in the
+ * listen backlog; only when every slot is busy being answered are they
+ * refused. (mgts: Mongoose refuses, and has no pool.)
+ */
+export const MG_ENABLE_EVICT = true;
+/**
+ * Pool defence: an HTTP connection may be evicted once its incomplete head,
+ * incomplete body or keep-alive idleness is this old. Short on purpose: a
+ * client's request arrives in the first round trip, and the least progress
+ * goes first, so a slow attacker is evicted long before a client that sends.
+ * It also bounds how fast the pool turns over (pool / this per second).
+ */
+export const MG_EVICT_MIN_AGE_MS = 50;
+/** Pool defence: other accepted connections (raw TCP, WebSocket) may be evicted after this long without traffic either way. 0 = never. */
+export const MG_EVICT_IDLE_MS = 10000;
+/**
+ * Accepted connections one client address may hold at once; another one
+ * evicts that address's own least-progress connection if it can, else it is
+ * refused. 0 = no limit.
+ */
+export const MG_MAX_CONNS_PER_IP = 0;
 /** How long a resolve may take before MG_EV_ERROR "DNS timeout". */
 export const MG_DNS_TIMEOUT_MS = 3000;
 /** How long a TCP connect may take before MG_EV_ERROR "connect timeout". */

@@ -21,12 +21,23 @@
 // truncated. Connections switched with mg_set_protocol_http_websocket get
 // Mongoose 6.x's events instead (MG_EV_HTTP_REQUEST, MG_EV_HTTP_CHUNK,
 // MG_EV_HTTP_PART_*), without 6.x's bugs.
-import { MG_ENABLE_WS, MG_HTTP_ALLOW_BARE_LF, MG_HTTP_HEAD_TIMEOUT_MS } from "./config.js";
+import {
+  MG_ENABLE_EVICT,
+  MG_ENABLE_WS,
+  MG_EVICT_MIN_AGE_MS,
+  MG_HTTP_ALLOW_BARE_LF,
+  MG_HTTP_HEAD_TIMEOUT_MS,
+  MG_HTTP_MIN_RATE,
+  MG_HTTP_RATE_WINDOW_MS,
+} from "./config.js";
 import { mg_iobuf_add, mg_iobuf_del } from "./iobuf.js";
 import { MG_DEBUG, mg_log_set } from "./log.js";
 import { mg_json_get_long } from "./json.js";
 import type { mg_hal } from "../hal/hal.js";
 import {
+  EVICT_DEFAULT,
+  EVICT_NO,
+  EVICT_YES,
   MG_EV_CLOSE,
   MG_EV_CONNECT,
   MG_EV_HTTP_HDRS,
@@ -38,6 +49,7 @@ import {
   mg_connect_svc,
   mg_connection,
   mg_error,
+  mg_evict_info,
   mg_printf,
   mg_event_handler_t,
   mg_listen,
@@ -161,6 +173,7 @@ const HTTP_6X = Object.freeze({ mode: "6.x" }); // pfn_data marking connections 
 /** Creates an HTTP listener. Requests arrive as MG_EV_HTTP_HDRS and MG_EV_HTTP_MSG. */
 export function mg_http_listen(mgr: mg_mgr, url: string, fn: mg_event_handler_t | null, fn_data: any): mg_connection | null {
   http_init(mgr);
+  if (MG_ENABLE_EVICT) mgr.evict_fn = http_evict_info;
   const c = mg_listen(mgr, url, fn, fn_data);
   if (c !== null) c.pfn = http_cb;
   return c;
@@ -184,6 +197,7 @@ export function mg_http_connect(mgr: mg_mgr, url: string, fn: mg_event_handler_t
  */
 export function mg_set_protocol_http_websocket(c: mg_connection): void {
   http_init(c.mgr);
+  if (MG_ENABLE_EVICT) c.mgr.evict_fn = http_evict_info;
   c.pfn = http_cb;
   c.pfn_data = HTTP_6X;
   const st = c.proto as HttpConn;
@@ -212,10 +226,10 @@ export function mg_http_stream_body(c: mg_connection, parts = false): boolean {
 export function http_cb(c: mg_connection, ev: number, ev_data: any): void {
   const st = c.proto as HttpConn;
   if (ev === MG_EV_READ || ev === MG_EV_POLL || ev === MG_EV_WRITE) {
+    if (ev === MG_EV_READ) st.rate_n += ev_data as number;
+    else if (ev === MG_EV_WRITE) st.written += ev_data as number;
     if (st.file !== null && (ev !== MG_EV_READ)) serve_pump(c, st);
-    if (ev === MG_EV_POLL && MG_HTTP_HEAD_TIMEOUT_MS > 0 && c.is_accepted && st.phase === PH_HEAD && !c.is_resp && st.file === null) {
-      if (head_timed_out(c, st, ev_data as number)) return;
-    }
+    if (ev === MG_EV_POLL && c.is_accepted && server_limits(c, st, ev_data as number)) return;
     if (ev !== MG_EV_POLL || c.recv.len > 0 || st.close_after) http_process(c, st);
   } else if (ev === MG_EV_CLOSE) {
     http_closed(c, st);
@@ -246,6 +260,12 @@ function http_process(c: mg_connection, st: HttpConn): void {
       return;
     }
     if (st.phase === PH_HEAD) {
+      if (c.is_draining) {
+        // the handler asked to close (mg_hello's /quit...): what follows is not answered
+        st.phase = PH_DEAD;
+        r.len = 0;
+        return;
+      }
       if (st.close_after) {
         // "Connection: close" or HTTP/1.0: once the reply is out, close; ignore what follows
         if (!c.is_resp && st.file === null) {
@@ -255,9 +275,13 @@ function http_process(c: mg_connection, st: HttpConn): void {
         }
         return;
       }
-      if (c.is_accepted && (c.is_resp || st.file !== null)) {
-        // pipelined: the previous reply first. A full recv would make the
-        // core ask for a poll at once, again and again: stop reading instead.
+      if (c.is_accepted && (c.is_resp || st.file !== null || c.send.len > 0)) {
+        // Pipelined: the previous reply first, and all of it sent, so that
+        // the next one has the whole send buffer (a reply that fits an idle
+        // connection fits here too, and answers stay in request order).
+        // MG_EV_WRITE brings us back when the buffer is empty. A full recv
+        // would make the core ask for a poll at once, again and again: stop
+        // reading instead.
         if (r.len === r.size && !c.is_full) {
           c.is_full = true;
           st.held_full = true;
@@ -302,23 +326,84 @@ function http_process(c: mg_connection, st: HttpConn): void {
 }
 
 /**
- * The request head timeout (MG_HTTP_HEAD_TIMEOUT_MS): 408 to a client that
- * started a head and is too slow to finish it, a quiet close to an idle one.
+ * What a server connection may cost, checked on every MG_EV_POLL; true when
+ * it was ended. Notes when the connection became ready for a request head
+ * (head_t0: accepted, or the previous reply sent), then:
+ * - the head timeout (MG_HTTP_HEAD_TIMEOUT_MS): 408 to a client that started
+ *   a head and is too slow to finish it, a quiet close to an idle one;
+ * - the minimum rate (MG_HTTP_MIN_RATE over MG_HTTP_RATE_WINDOW_MS): a head
+ *   or body still arriving must bring that many bytes per second, or 408.
+ *   Only while the server waits for the client: not while a reply is
+ *   pending, nor while recv is full (the handler holds the body back).
  */
-function head_timed_out(c: mg_connection, st: HttpConn, now: number): boolean {
-  if (st.head_t0 === 0) {
-    st.head_t0 = now;
+function server_limits(c: mg_connection, st: HttpConn, now: number): boolean {
+  const ready = st.phase === PH_HEAD && !c.is_resp && st.file === null && c.send.len === 0;
+  if (ready && st.head_t0 === 0) st.head_t0 = now;
+  if (MG_HTTP_HEAD_TIMEOUT_MS > 0 && ready && now - st.head_t0 > MG_HTTP_HEAD_TIMEOUT_MS) {
+    if (c.recv.len > 0) fail(c, st, 408, "request head too slow");
+    else c.is_draining = true;
+    return true;
+  }
+  if (MG_HTTP_MIN_RATE <= 0) return false;
+  const arriving = ready
+    ? c.recv.len > 0
+    : (st.phase === PH_BODY || st.phase === PH_DISCARD) && !st.complete && !c.is_full && c.recv.len < c.recv.size;
+  if (!arriving) {
+    st.rate_t0 = 0;
     return false;
   }
-  if (now - st.head_t0 <= MG_HTTP_HEAD_TIMEOUT_MS) return false;
-  if (c.recv.len > 0) fail(c, st, 408, "request head too slow");
-  else c.is_draining = true;
+  if (st.rate_t0 === 0) {
+    st.rate_t0 = now;
+    st.rate_n = 0;
+    return false;
+  }
+  const span = now - st.rate_t0;
+  if (span < MG_HTTP_RATE_WINDOW_MS) return false;
+  if (st.rate_n * 1000 >= MG_HTTP_MIN_RATE * span) {
+    st.rate_t0 = now;
+    st.rate_n = 0;
+    return false;
+  }
+  if (st.phase === PH_DISCARD) c.is_closing = true; // its answer is out already
+  else fail(c, st, 408, ready ? "request head below MG_HTTP_MIN_RATE" : "request body below MG_HTTP_MIN_RATE");
   return true;
+}
+
+/**
+ * The pool's question (mg_evict_info in net.ts), answered for HTTP server
+ * connections: may this one give its slot to a new connection, and how much
+ * has it done? An incomplete head or body counts its bytes since the head
+ * began; an idle keep-alive counts none; a connection the server is
+ * answering (a reply pending or being sent) is never evicted.
+ */
+function http_evict_info(c: mg_connection, now: number, out: mg_evict_info): number {
+  if (c.pfn !== http_cb || c.is_client) return EVICT_DEFAULT;
+  const st = c.proto as HttpConn;
+  if (st.file !== null || c.send.len > 0) return EVICT_NO;
+  out.min_age = MG_EVICT_MIN_AGE_MS;
+  if (st.phase === PH_HEAD) {
+    if (c.is_resp) return EVICT_NO; // the handler owes it an answer
+    out.age = st.head_t0 === 0 ? 0 : now - st.head_t0;
+    out.bytes = c.recv.len;
+    return EVICT_YES;
+  }
+  if (st.phase === PH_BODY) {
+    if (st.complete || c.is_full || c.recv.len === c.recv.size) return EVICT_NO; // not waiting for the client
+    out.age = now - st.msg_t0;
+    out.bytes = st.head_len + st.total;
+    return EVICT_YES;
+  }
+  // PH_DISCARD, PH_DEAD: answered, on the way out
+  out.age = now - c.last_io;
+  out.bytes = 0;
+  return EVICT_YES;
 }
 
 function begin_message(c: mg_connection, st: HttpConn, hm: mg_http_message, n: number): boolean {
   const r = c.recv;
+  st.msg_t0 = st.head_t0 !== 0 ? st.head_t0 : c.mgr.hal!.millis();
   st.head_t0 = 0;
+  st.rate_t0 = 0;
   st.head_len = n;
   st.kept = 0;
   st.total = 0;
@@ -341,8 +426,15 @@ function begin_message(c: mg_connection, st: HttpConn, hm: mg_http_message, n: n
   const ct = header_lc(hm, LC_CONTENT_TYPE);
   const multipart = ct !== null && ct.len >= 10 && eq_lc(ct.buf, ct.ofs, 10, LC_MULTIPART);
   const expect = server ? header_lc(hm, LC_EXPECT) : null;
+  // Refusals that need no handler come before MG_EV_HTTP_HDRS, so that no
+  // head the handler writes there can precede them.
+  if (expect !== null && !str_eq_lc(expect, LC_100_CONTINUE)) {
+    fail(c, st, 417, "unsupported Expect");
+    return false;
+  }
   const waits_100 = expect !== null && st.kind !== BODY_NONE && r.len === n; // the client holds its body back
   const send_mark = c.send.len;
+  st.out_mark = st.written + send_mark; // more than this queued later: this message's response began
   st.stream = ST_BUFFER;
   if (st.mode6) {
     st.stream = multipart && server && st.kind !== BODY_NONE ? ST_PARTS : ST_6X;
@@ -368,8 +460,10 @@ function begin_message(c: mg_connection, st: HttpConn, hm: mg_http_message, n: n
       // answered on HDRS (a refused upload, a redirect): the message is done,
       // its body is not wanted; dropping it keeps the connection for the next
       st.stream = ST_DROP;
-      // a client waiting for 100 Continue may never send the body: close instead
-      if (waits_100 || (st.kind === BODY_LENGTH && st.left > DISCARD_MAX)) {
+      // a client waiting for 100 Continue may never send the body, and a
+      // handler that set is_draining wants no body read (a refused upload,
+      // a 401 to a client not logged in): close instead
+      if (c.is_draining || waits_100 || (st.kind === BODY_LENGTH && st.left > DISCARD_MAX)) {
         st.phase = PH_DEAD;
         r.len = 0;
         c.is_draining = true;
@@ -388,17 +482,16 @@ function begin_message(c: mg_connection, st: HttpConn, hm: mg_http_message, n: n
       st.part.user_data = null;
     }
   }
-  if (expect !== null && !str_eq_lc(expect, LC_100_CONTINUE)) {
-    fail(c, st, 417, "unsupported Expect");
-    return false;
-  }
   if (st.stream === ST_BUFFER && st.kind === BODY_LENGTH && n + st.left > r.size) {
     fail(c, st, 413, "body larger than MG_IO_SIZE and not streamed");
     return false;
   }
   if (waits_100) {
     // before what the handler wrote on HDRS (the head of a streamed reply)
-    if (mg_iobuf_add(c.send, send_mark, B_100_CONTINUE, 0, B_100_CONTINUE.length) > 0) mg_mgr_kick(c.mgr);
+    if (mg_iobuf_add(c.send, send_mark, B_100_CONTINUE, 0, B_100_CONTINUE.length) > 0) {
+      st.out_mark += B_100_CONTINUE.length; // interim: a final status may still follow it
+      mg_mgr_kick(c.mgr);
+    }
   }
   st.phase = PH_BODY;
   return true;
@@ -487,15 +580,22 @@ function body_step(c: mg_connection, st: HttpConn, hm: mg_http_message): boolean
     case ST_DROP:
       mg_iobuf_del(r, st.head_len, st.kept);
       st.kept = 0;
-      if (!st.complete) return false;
+      if (!st.complete) {
+        if (st.total > DISCARD_MAX) {
+          // a chunked body too long to drop for the sake of keep-alive
+          st.phase = PH_DEAD;
+          r.len = 0;
+          c.is_draining = true;
+        }
+        return false;
+      }
       mg_iobuf_del(r, 0, st.head_len);
-      st.phase = PH_HEAD;
-      st.head_len = 0;
+      end_message(st);
       return true;
     case ST_SINK:
       if (st.kept > 0) {
         if (!st.sink!.write(c, r.buf, st.head_len, st.kept)) {
-          // the sink answered (400 over max size, 500 write failed): close after it
+          // the sink answered (413 over max size, 500 write failed): close after it
           st.sink!.done(c, false);
           st.sink = null;
           st.phase = PH_DEAD;
@@ -510,8 +610,7 @@ function body_step(c: mg_connection, st: HttpConn, hm: mg_http_message): boolean
         const sink = st.sink!;
         st.sink = null;
         mg_iobuf_del(r, 0, st.head_len);
-        st.phase = PH_HEAD;
-        st.head_len = 0;
+        end_message(st);
         sink.done(c, true);
         return true;
       }
@@ -530,8 +629,7 @@ function body_step(c: mg_connection, st: HttpConn, hm: mg_http_message): boolean
         st.kept = 0;
         if (st.mode6) {
           mg_iobuf_del(r, 0, st.head_len);
-          st.phase = PH_HEAD;
-          st.head_len = 0;
+          end_message(st);
           return true;
         }
         return finish(c, st, hm, MG_EV_HTTP_MSG);
@@ -554,13 +652,19 @@ function finish(c: mg_connection, st: HttpConn, hm: mg_http_message, ev: number)
   if (c.is_websocket || c.pfn !== http_cb) {
     // upgraded or detached during the event: the message is consumed, the rest is the new protocol's
     if (c.recv.len >= len) mg_iobuf_del(c.recv, 0, len);
-    st.phase = PH_HEAD;
+    end_message(st);
     return false;
   }
   mg_iobuf_del(c.recv, 0, len);
+  end_message(st);
+  return true;
+}
+
+/** The message is over (its bytes already removed from recv): the next head may come. */
+function end_message(st: HttpConn): void {
   st.phase = PH_HEAD;
   st.head_len = st.kept = 0;
-  return true;
+  st.out_mark = -1;
 }
 
 /**
@@ -580,7 +684,23 @@ function fail(c: mg_connection, st: HttpConn, code: number, why: string): void {
   // gets its MULTIPART_REQUEST_END, with a negative status, whatever failed
   // (no usable boundary, bad chunked framing): else a file it opened stays open.
   if (st.mode6 && st.stream === ST_PARTS) cancel_parts(c, st, c.mgr.proto as mg_http_message, -1);
+  // A body being streamed is abandoned as when the peer goes away: the
+  // upload sink is closed, the handler gets MG_EV_HTTP_REQUEST_CANCEL.
+  if (st.phase === PH_BODY) abandon(c, st);
   const r = c.recv;
+  if (st.out_mark >= 0 && st.written + c.send.len > st.out_mark) {
+    // The handler's response to this request has begun (a head written on
+    // MG_EV_HTTP_HDRS, chunks sent back): a second status line would land
+    // inside it. Let what is queued go, then close: the client sees the
+    // response cut short.
+    MG_DEBUG("%lu HTTP %d after the response began: closing instead", c.id, code);
+    r.len = 0;
+    c.is_resp = false;
+    st.close_after = true;
+    st.phase = PH_DEAD;
+    c.is_draining = true;
+    return;
+  }
   st.discard_left = 0;
   if (code === 413 && st.phase === PH_HEAD && st.kind === BODY_LENGTH && st.left <= DISCARD_MAX) {
     st.discard_left = st.left - (r.len - st.head_len);
@@ -619,17 +739,23 @@ function http_closed(c: mg_connection, st: HttpConn): void {
     return;
   }
   // the body was cut short: never delivered as if complete
+  abandon(c, st);
+  st.phase = PH_DEAD;
+}
+
+/** A body that will not be completed: the upload sink is told, a streaming handler gets MG_EV_HTTP_REQUEST_CANCEL. */
+function abandon(c: mg_connection, st: HttpConn): void {
+  const hm = c.mgr.proto as mg_http_message;
   if (st.sink !== null) {
-    st.sink.done(c, false);
+    const sink = st.sink;
     st.sink = null;
+    sink.done(c, false);
   }
   if (st.stream === ST_PARTS) cancel_parts(c, st, hm, -1);
   if (st.stream !== ST_BUFFER) {
     reparse(c, st, hm);
-    if (st.mode6) mg_call_user(c, MG_EV_HTTP_REQUEST_CANCEL, hm);
-    else mg_call_user(c, MG_EV_HTTP_REQUEST_CANCEL, hm);
+    mg_call_user(c, MG_EV_HTTP_REQUEST_CANCEL, hm);
   }
-  st.phase = PH_DEAD;
 }
 
 /** Hooks filled by src/ws.ts when it loads, then frozen (kept apart so a build without WebSocket drops them). */

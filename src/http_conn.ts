@@ -118,6 +118,15 @@ export class HttpConn {
   head_t0 = 0;
   /** HTTP set c.is_full because recv is full while the previous reply is pending. */
   held_full = false;
+  /** When the current message began arriving (head_t0 at its head): its age, for the pool's eviction. */
+  msg_t0 = 0;
+  /** Bytes written out so far (MG_EV_WRITE): with c.send.len, what was ever queued. */
+  written = 0;
+  /** written + c.send.len when this message's response could begin (after any 100 Continue): more means a head is out. -1 between messages. */
+  out_mark = -1;
+  /** The minimum-rate window (MG_HTTP_MIN_RATE): when it began (0: not measuring) and bytes read in it. */
+  rate_t0 = 0;
+  rate_n = 0;
   part = new mg_http_multipart_part();
   // a file being served (mg_http_serve_file)
   file: any = null;
@@ -135,8 +144,11 @@ export class HttpConn {
     this.head_len = this.kept = this.left = this.total = 0;
     this.kind = BODY_NONE;
     this.complete = this.eof = this.in_hdrs = this.is_head_req = this.close_after = this.in_part = this.mp_held = false;
-    this.head_t0 = 0;
+    this.head_t0 = this.msg_t0 = 0;
     this.held_full = false;
+    this.written = 0;
+    this.out_mark = -1;
+    this.rate_t0 = this.rate_n = 0;
     this.stream = ST_BUFFER;
     this.discard_left = 0;
     this.ck = CK_SIZE;

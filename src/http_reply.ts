@@ -12,7 +12,7 @@ import { MG_ERROR } from "./log.js";
 import { type mg_connection, mg_mgr_kick, mg_printf } from "./net.js";
 import { mg_str, mg_str_n, mg_utf8_len, mg_utf8_put } from "./str.js";
 import { mg_base64_encode } from "./util.js";
-import { ascii } from "./http_parse.js";
+import { ascii, eq_lc, LC_CONNECTION } from "./http_parse.js";
 import { type HttpConn, http_init } from "./http_conn.js";
 
 /** The reason phrase of a status code, "" when unknown. */
@@ -60,6 +60,7 @@ export function mg_http_status_reason(code: number): string {
 const B_HTTP11 = ascii("HTTP/1.1 ");
 const B_CL = ascii("Content-Length: ");
 const B_200_OK = ascii("200 OK\r\n");
+const B_CONN_CLOSE = ascii("Connection: close\r\n");
 
 /** Appends a string, bytes or an mg_str at o (no bounds: callers check space first). */
 function put(b: Uint8Array, o: number, x: string | Uint8Array | mg_str): number {
@@ -116,8 +117,12 @@ function put_status(b: Uint8Array, o: number, code: number): number {
  * - A reply to HEAD carries the headers and no body.
  * - Content-Length is exact, not padded.
  * - If the response does not fit in the send buffer (MG_IO_SIZE), nothing of
- *   it is sent: the client gets 500 and the log says why; stream big
- *   responses with mg_http_write_chunk or mg_http_serve_*.
+ *   it is sent: the client gets 500 and the log says why (and if not even
+ *   that fits, the connection is closed: a pipelined client must never get
+ *   the next answer in this one's place); stream big responses with
+ *   mg_http_write_chunk or mg_http_serve_*.
+ * - A reply to a request that closes the connection (Connection: close,
+ *   HTTP/1.0) says Connection: close, unless headers name Connection.
  * - Up to 10 format arguments, as fixed parameters: a rest parameter costs
  *   2 heap slots per call on XS, even when empty, and this is the reply on
  *   every request's path. An argument that is undefined counts as absent.
@@ -133,10 +138,16 @@ export function mg_http_reply(
   const head_only = st !== null && st.is_head_req;
   const start = s.len;
   const hdr = headers ?? "";
-  const need_head = 9 + 3 + 1 + 40 + 2 + size_of(hdr) + B_CL.length + 20 + 4;
+  const closing = st !== null && st.close_after && !c.is_client;
+  const need_head = 9 + 3 + 1 + 40 + 2 + size_of(hdr) + (closing ? B_CONN_CLOSE.length : 0) + B_CL.length + 20 + 4;
   if (start + need_head > s.size) return reply_too_big(c, start);
   let o = start + put_status(b, start, code);
+  const hdr_start = o;
   o += put(b, o, hdr);
+  if (closing && !names_connection(b, hdr_start, o)) {
+    mg_copy(b, o, B_CONN_CLOSE, 0, B_CONN_CLOSE.length);
+    o += B_CONN_CLOSE.length;
+  }
   // Body: formatted (or copied) after a gap, then moved behind the header.
   const gap = o + B_CL.length + 16 + 4;
   let blen: number;
@@ -176,13 +187,31 @@ export function mg_http_reply(
   return true;
 }
 
+/** True when the header lines in b[from, to) include a Connection header. */
+function names_connection(b: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i + 11 <= to; ) {
+    if (b[i + 10] === 58 && eq_lc(b, i, 10, LC_CONNECTION)) return true;
+    const nl = b.indexOf(10, i);
+    if (nl < 0 || nl >= to) return false;
+    i = nl + 1;
+  }
+  return false;
+}
+
 function reply_too_big(c: mg_connection, start: number): boolean {
   c.send.len = start;
   MG_ERROR("%lu mg_http_reply: response larger than the free send buffer (MG_IO_SIZE %d); stream it", c.id, MG_IO_SIZE);
   const msg = "Internal Server Error: response too large\n";
-  if (c.send.size - c.send.len >= 120) {
+  const st = c.proto as HttpConn | null;
+  if (c.send.size - c.send.len < 120) {
+    // not even the 500 fits: close rather than let the next answer take this one's place
+    MG_ERROR("%lu mg_http_reply: no room for a 500 either: closing", c.id);
+    if (st !== null) st.close_after = true;
+    c.is_draining = true;
+  } else {
     const b = c.send.buf;
     let o = start + put_status(b, start, 500);
+    if (st !== null && st.close_after) o += put(b, o, B_CONN_CLOSE);
     o += put(b, o, "Content-Length: ");
     o += put_dec(b, o, msg.length);
     o += put(b, o, "\r\n\r\n");

@@ -270,7 +270,8 @@ function parse_range(v: string, size: number): number[] | null {
 
 function start_file(c: mg_connection, st: HttpConn, fs: mg_fs, fd: any, code: number, size: number, mime: string, hdrs: string, extra: string, has_type: boolean): void {
   const type = has_type ? "" : "Content-Type: " + mime + "\r\n";
-  const n = mg_printf(c, "HTTP/1.1 %d %s\r\n%s%s%sContent-Length: %d\r\nAccept-Ranges: bytes\r\n\r\n", code, mg_http_status_reason(code), type, hdrs, extra, size);
+  const conn = st.close_after ? "Connection: close\r\n" : "";
+  const n = mg_printf(c, "HTTP/1.1 %d %s\r\n%s%s%s%sContent-Length: %d\r\nAccept-Ranges: bytes\r\n\r\n", code, mg_http_status_reason(code), type, hdrs, extra, conn, size);
   if (n === 0) {
     fs.cl(fd);
     mg_http_reply(c, 500, "", "headers too large\n");
@@ -338,7 +339,7 @@ class UploadSink implements BodySink {
     if (this.size + len > this.max) {
       this.fs.cl(this.fd);
       this.fd = null;
-      mg_http_reply(c, 400, "", "over max size\n");
+      mg_http_reply(c, 413, "", "over max size\n");
       return false;
     }
     const n = this.fs.wr(this.fd, buf, ofs, len);
@@ -362,7 +363,8 @@ class UploadSink implements BodySink {
 /**
  * Mongoose's upload handler: POST /upload?file=NAME&offset=N writes the body
  * into dir/NAME at offset N (0 starts the file anew), up to max_size bytes in
- * all, and replies 200 with the new size, or 400 with the reason.
+ * all, and replies 200 with the new size, or 400 with the reason (413 when
+ * the body would pass max_size: Mongoose says 400).
  *
  * Streaming: call it on MG_EV_HTTP_HDRS and the body goes to the file piece
  * by piece as it arrives, so uploads of any size pass through MG_IO_SIZE
@@ -383,7 +385,7 @@ export function mg_http_upload(c: mg_connection, hm: mg_http_message, fs: mg_fs,
   const exists = fs.st(path, info) !== 0;
   if (offset > 0 && (!exists || info.size !== offset)) return upload_error(c, "offset mismatch");
   const declared = hm.body_len < 0 ? 0 : hm.body_len;
-  if (offset + declared > max_size) return upload_error(c, "over max size");
+  if (offset + declared > max_size) return upload_error(c, "over max size", 413);
   if (offset === 0 && exists) fs.rm(path);
   const fd = fs.op(path, MG_FS_WRITE);
   if (fd === null) return upload_error(c, "cannot open file");
@@ -402,8 +404,8 @@ export function mg_http_upload(c: mg_connection, hm: mg_http_message, fs: mg_fs,
   return hm.body.len;
 }
 
-function upload_error(c: mg_connection, why: string): number {
+function upload_error(c: mg_connection, why: string, code = 400): number {
   // on MG_EV_HTTP_HDRS the body is then dropped (see begin_message in http.ts)
-  mg_http_reply(c, 400, "", "%s\n", why);
+  mg_http_reply(c, code, "", "%s\n", why);
   return -1;
 }

@@ -13,12 +13,15 @@ import {
   MG_CONNECT_TIMEOUT_MS,
   MG_DATA_SIZE,
   MG_DNS_TIMEOUT_MS,
+  MG_ENABLE_EVICT,
   MG_ENABLE_HEXDUMP,
   MG_ENABLE_TLS,
   MG_ENABLE_UDP,
+  MG_EVICT_IDLE_MS,
   MG_IDLE_TIMEOUT_MS,
   MG_IO_SIZE,
   MG_MAX_CONNS,
+  MG_MAX_CONNS_PER_IP,
   MG_MAX_TLS_CONNS,
   MG_MAX_TIMERS,
   MG_SNTP_TIMEOUT_MS,
@@ -170,10 +173,31 @@ export class mg_mgr {
   wakeup: WakeupQueue | null = null;
   /** Protocol scratch shared by the manager's connections (the HTTP message), made once. */
   proto: any = null;
+  /** Pool defence: a protocol's view of its connections (see pick_victim); HTTP sets it. */
+  evict_fn: ((c: mg_connection, now: number, out: mg_evict_info) => number) | null = null;
+  evict_info = new mg_evict_info();
+  /** The poll's next connection: a connection freed during the poll (an eviction) moves it on. */
+  iter_next: mg_connection | null = null;
+  // refusals and evictions since the last pool log line (pool_log)
+  refused = 0;
+  evicted = 0;
+  pool_log_t0 = 0;
+  peer = new mg_addr(); // a new connection's address, for MG_MAX_CONNS_PER_IP
   // scratch objects reused by the core, made once
   out = new mg_xout();
   ap = new mg_va();
   wakeup_str = mg_str();
+}
+
+/** What a protocol tells the pool about a connection (mgr.evict_fn): EVICT_YES with info, EVICT_NO, or EVICT_DEFAULT (not its connection). */
+export const EVICT_NO = 0;
+export const EVICT_YES = 1;
+export const EVICT_DEFAULT = 2;
+/** Filled by mgr.evict_fn for EVICT_YES: the age of what the connection is waiting for, the bytes it brought meanwhile, the age before it may be evicted. */
+export class mg_evict_info {
+  age = 0;
+  bytes = 0;
+  min_age = 0;
 }
 
 // The HAL used when mg_mgr_init is given none: the platform's start-up code
@@ -307,6 +331,7 @@ function reset_conn(c: mg_connection): void {
 }
 
 function free_conn(mgr: mg_mgr, c: mg_connection): void {
+  if (mgr.iter_next === c) mgr.iter_next = c.next;
   // unlink from the live list
   if (mgr.conns === c) mgr.conns = c.next;
   else {
@@ -672,10 +697,11 @@ export function mg_mgr_poll(mgr: mg_mgr, ms: number): void {
     if (mgr.wakeup !== null) deliver_wakeups(mgr);
     let c = mgr.conns;
     while (c !== null) {
-      const next = c.next;
+      mgr.iter_next = c.next;
       poll_conn(mgr, hal, c, now);
-      c = next;
+      c = mgr.iter_next;
     }
+    mgr.iter_next = null;
   } catch (e) {
     // Only a bug in mgts itself can get here; the loop must survive it.
     mg_log_error_value(MG_LL_ERROR, "mg_mgr_poll: ", e);
@@ -691,7 +717,7 @@ function poll_conn(mgr: mg_mgr, hal: mg_hal, c: mg_connection, now: number): voi
     }
     if (!c.is_closing) {
       if (c.is_resolving) poll_resolve(mgr, hal, c, now);
-      else if (c.is_listening && !c.is_udp) poll_accept(mgr, hal, c);
+      else if (c.is_listening && !c.is_udp) poll_accept(mgr, hal, c, now);
       else if (c.fd >= 0) poll_io(mgr, hal, c, now);
     }
     if (c.deadline > 0 && now > c.deadline && !c.is_closing) mg_error(c, "timeout");
@@ -731,19 +757,53 @@ function poll_resolve(mgr: mg_mgr, hal: mg_hal, c: mg_connection, now: number): 
   connect_resolved(c);
 }
 
-function poll_accept(mgr: mg_mgr, hal: mg_hal, lc: mg_connection): void {
+/**
+ * Accepts what is pending. The pool is the memory budget; when it is full
+ * (mgts, beyond Mongoose, which refuses): a new connection takes the slot
+ * of the connection that made the least progress (pick_victim); while no
+ * connection may be evicted yet, the rest wait in the listen backlog; when
+ * no connection could ever be (every slot is being answered), they are
+ * refused. MG_MAX_CONNS_PER_IP bounds one address the same way. Refusals
+ * and evictions are logged once a second, not once each.
+ */
+function poll_accept(mgr: mg_mgr, hal: mg_hal, lc: mg_connection, now: number): void {
   if (hal.state(lc.fd) === HAL_ERROR) {
     mg_error(lc, "listener failed");
     return;
   }
   for (;;) {
+    let victim: mg_connection | null = null;
+    if (mgr.free === null && MG_ENABLE_EVICT) {
+      victim = pick_victim(mgr, now, false);
+      if (victim === null && mgr.evict_info.min_age > 0) {
+        // one becomes evictable in evict_info.min_age ms: wait for it in the backlog
+        hal.timer(mgr.evict_info.min_age);
+        break;
+      }
+    }
     const fd = hal.accept(lc.fd);
-    if (fd < 0) return;
+    if (fd < 0) break;
+    if (MG_MAX_CONNS_PER_IP > 0) {
+      hal.addr(fd, false, mgr.peer);
+      if (same_ip_count(mgr) >= MG_MAX_CONNS_PER_IP) {
+        // the address competes with itself first
+        victim = MG_ENABLE_EVICT ? pick_victim(mgr, now, true) : null;
+        if (victim === null) {
+          hal.close(fd);
+          mgr.refused++;
+          continue;
+        }
+      }
+    }
+    if (victim !== null) {
+      MG_DEBUG("%lu evicted for a new connection: the pool is full", victim.id);
+      mgr.evicted++;
+      close_conn(mgr, victim);
+    }
     const c = alloc_conn(mgr);
     if (c === null) {
-      // The pool is the memory budget: refuse this one, keep serving the rest.
       hal.close(fd);
-      MG_ERROR("%lu accept: connection pool is full (MG_MAX_CONNS), closed", lc.id);
+      mgr.refused++;
       continue;
     }
     c.fd = fd;
@@ -761,6 +821,65 @@ function poll_accept(mgr: mg_mgr, hal: mg_hal, lc: mg_connection): void {
     mg_call(c, MG_EV_OPEN, null);
     if (!c.is_closing) mg_call(c, MG_EV_ACCEPT, null);
   }
+  if (mgr.refused + mgr.evicted > 0 && now - mgr.pool_log_t0 >= 1000) {
+    if (mgr.refused > 0) MG_ERROR("pool full (MG_MAX_CONNS %d): %d refused, %d evicted in the last second", MG_MAX_CONNS, mgr.refused, mgr.evicted);
+    else MG_INFO("pool full (MG_MAX_CONNS %d): %d evicted in the last second", MG_MAX_CONNS, mgr.evicted);
+    mgr.refused = mgr.evicted = 0;
+    mgr.pool_log_t0 = now;
+  }
+}
+
+/**
+ * The accepted connection that made the least progress and may be evicted
+ * (same_ip: only among those of mgr.peer's address), or null. Progress is
+ * bytes per second since what the connection waits for began (an HTTP head
+ * or body; an idle connection brings none, so the longest idle goes
+ * first); a connection younger than its min_age is spared. When none
+ * qualifies, mgr.evict_info.min_age says how soon one will (0: never).
+ */
+function pick_victim(mgr: mg_mgr, now: number, same_ip: boolean): mg_connection | null {
+  const info = mgr.evict_info;
+  let best: mg_connection | null = null;
+  let best_score = 0;
+  let soonest = 0;
+  for (let c = mgr.conns; c !== null; c = c.next) {
+    if (!c.is_accepted || c.is_closing) continue;
+    if (same_ip && !same_ip_as(c.rem, mgr.peer)) continue;
+    let v = mgr.evict_fn !== null ? mgr.evict_fn(c, now, info) : EVICT_DEFAULT;
+    if (v === EVICT_DEFAULT) {
+      // a connection no protocol speaks for (raw TCP, WebSocket): idle both ways, nothing to send
+      v = MG_EVICT_IDLE_MS > 0 && c.send.len === 0 ? EVICT_YES : EVICT_NO;
+      info.age = now - c.last_io;
+      info.bytes = 0;
+      info.min_age = MG_EVICT_IDLE_MS;
+    }
+    if (v !== EVICT_YES) continue;
+    if (info.age < info.min_age) {
+      const wait = info.min_age - info.age;
+      if (soonest === 0 || wait < soonest) soonest = wait;
+      continue;
+    }
+    const score = ((info.bytes + 1) * 1000) / (info.age > 0 ? info.age : 1);
+    if (best === null || score < best_score) {
+      best = c;
+      best_score = score;
+    }
+  }
+  info.min_age = best === null ? soonest : 0;
+  return best;
+}
+
+function same_ip_as(a: mg_addr, b: mg_addr): boolean {
+  if (a.is_ip6 !== b.is_ip6) return false;
+  const n = a.is_ip6 ? 16 : 4;
+  for (let i = 0; i < n; i++) if (a.ip[i] !== b.ip[i]) return false;
+  return true;
+}
+
+function same_ip_count(mgr: mg_mgr): number {
+  let n = 0;
+  for (let c = mgr.conns; c !== null; c = c.next) if (c.is_accepted && !c.is_closing && same_ip_as(c.rem, mgr.peer)) n++;
+  return n;
 }
 
 function poll_io(mgr: mg_mgr, hal: mg_hal, c: mg_connection, now: number): void {

@@ -213,7 +213,7 @@ function ws_handshake_reply(c: mg_connection, hm: mg_http_message, fmt: string |
   const up = mg_http_get_header(hm, "Upgrade");
   const key = mg_http_get_header(hm, "Sec-WebSocket-Key");
   const ver = mg_http_get_header(hm, "Sec-WebSocket-Version");
-  if (up === null || !token_in(up, "websocket") || key === null) {
+  if (up === null || !token_in(up, "websocket")) {
     mg_http_reply(c, 426, "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n", "WS upgrade expected\n");
     c.is_draining = true;
     return false;
@@ -224,7 +224,8 @@ function ws_handshake_reply(c: mg_connection, hm: mg_http_message, fmt: string |
     return false;
   }
   const method = hm.method.toString();
-  if (method !== "GET" || !token_in(mg_http_get_header(hm, "Connection"), "upgrade") || !key_ok(key)) {
+  // RFC 6455 §4.2.1-2: a handshake without a (valid) key is a bad request; 426 is for the version
+  if (method !== "GET" || !token_in(mg_http_get_header(hm, "Connection"), "upgrade") || key === null || !key_ok(key)) {
     mg_http_reply(c, 400, "", "Bad WebSocket handshake\n");
     c.is_draining = true;
     return false;

@@ -300,7 +300,7 @@ test("upload: a file many times MG_IO_SIZE streams through part events to the bo
   done(r);
 });
 
-test("upload: 401 without a token (the body is read, nothing reaches the board); 400 for bad names and no file", () => {
+test("upload: 401 without a token (at the head, the body is not read, nothing reaches the board); 400 for bad names and no file", () => {
   const r = rig();
   let res = req(r, upload_req(multipart("a.bin", payload(5000)), ""));
   assert.is(res.status, 401);

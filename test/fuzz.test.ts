@@ -14,7 +14,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { mg_mock, mg_mock_peer, mg_mock_bytes } from "../hal/mock.js";
-import { MG_HTTP_HEAD_TIMEOUT_MS } from "../src/config.js";
+import { MG_EVICT_MIN_AGE_MS, MG_HTTP_HEAD_TIMEOUT_MS, MG_HTTP_RATE_WINDOW_MS } from "../src/config.js";
 import { MG_EV_CLOSE, mg_connection, mg_listen, mg_mgr, mg_mgr_free, mg_mgr_init, mg_mgr_poll } from "../src/net.js";
 import {
   MG_EV_HTTP_MULTIPART_REQUEST,
@@ -446,27 +446,37 @@ test("echo app: seeded mutations, many clients interleaved, under short reads an
   echo_alive(r, "after mutations");
 });
 
-test("echo app: connects that send nothing fill the pool; the head timeout frees them (and slowloris gets 408)", () => {
+test("echo app: connects that send nothing fill the pool; later ones take their slots; slowloris gets 408", () => {
   const r = echo_rig();
   const silent: mg_mock_peer[] = [];
   for (let i = 0; i < 10; i++) silent.push(r.client(80));
   r.poll(5);
-  // the pool is full: more connects are refused at once rather than left hanging
+  // the pool is full: the rest wait in the backlog, none is refused
   assert.is(nconns(r.mgr), POOL);
-  let refused = 0;
-  for (const p of silent) if (p.closed) refused++;
-  assert.is(refused, 10 - (POOL - 2));
-  // slowloris: one byte per simulated second on a kept slot
-  const slow = silent[0];
+  let closed = 0;
+  for (const p of silent) if (p.closed) closed++;
+  assert.is(closed, 0, "nobody refused while a slot may be freed");
+  // once the silent ones are MG_EVICT_MIN_AGE_MS old, those waiting take their slots
+  r.poll(1, MG_EVICT_MIN_AGE_MS);
+  r.poll(5);
+  closed = 0;
+  for (const p of silent) if (p.closed) closed++;
+  assert.is(closed, 10 - (POOL - 2), "the oldest silent connections were evicted for the newer");
+  assert.is(nconns(r.mgr), POOL);
+  // slowloris: one byte per simulated second on a kept slot; the minimum rate ends it
+  const slow = silent[silent.length - 1];
+  assert.ok(slow.open);
   const b = enc(GOOD_GET.replace("\r\n\r\n", "\r\nX-Slow: " + "s".repeat(60) + "\r\n\r\n"));
   let raw = "";
-  for (let i = 0; i < b.length && slow.open; i++) {
+  let t = 0;
+  for (let i = 0; i < b.length && slow.open; i++, t += 1000) {
     slow.send(b, 1, i);
     r.poll(1, 1000);
     raw += slow.recv_str();
   }
   raw += r.drain(slow, 5);
   assert.is(status(raw), 408, "slowloris: " + JSON.stringify(raw));
+  assert.ok(t <= MG_HTTP_RATE_WINDOW_MS + 2000, "found out within a rate window: " + t);
   // the silent ones are gone too: the pool serves again without any peer leaving
   for (let t = 0; t < MG_HTTP_HEAD_TIMEOUT_MS; t += 1000) r.poll(1, 1000);
   assert.is(nconns(r.mgr), 2, "silent connections freed by the head timeout");

@@ -257,10 +257,10 @@ test("keep-alive, pipelining in one read answered in order, Connection: close, H
   ].join(""));
   assert.not.ok(p.closed);
   const out2 = exchange(net, mgr, p, "GET /4 HTTP/1.1\r\nConnection: close\r\n\r\nGET /5 HTTP/1.1\r\n\r\n");
-  assert.is(out2, "HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nuri=/4 body=0", "nothing after close");
+  assert.is(out2, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 13\r\n\r\nuri=/4 body=0", "said, and nothing after close");
   assert.ok(p.closed);
   const q = net.client(80)!;
-  assert.is(exchange(net, mgr, q, "GET /6 HTTP/1.0\r\n\r\n"), "HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nuri=/6 body=0");
+  assert.is(exchange(net, mgr, q, "GET /6 HTTP/1.0\r\n\r\n"), "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 13\r\n\r\nuri=/6 body=0");
   assert.ok(q.closed, "HTTP/1.0 closes by default");
   const k = net.client(80)!;
   exchange(net, mgr, k, "GET /7 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");

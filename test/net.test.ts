@@ -3,7 +3,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { mg_mock, mg_mock_peer } from "../hal/mock.js";
-import { MG_IO_SIZE, MG_MAX_CONNS, MG_MAX_TIMERS } from "../src/config.js";
+import { MG_EVICT_IDLE_MS, MG_IO_SIZE, MG_MAX_CONNS, MG_MAX_TIMERS } from "../src/config.js";
 import {
   MG_EV_ACCEPT,
   MG_EV_CLOSE,
@@ -185,7 +185,7 @@ test("mg_send appends nothing and returns false when the send buffer is full", (
   assert.equal(Array.from(got.subarray(got.length - 5)), [0xc3, 0xa9, 0xe2, 0x86, 0x92]);
 });
 
-test("pool full: the extra connection is closed at once, the listener keeps serving", () => {
+test("pool full: a new connection waits in the backlog for a slot, takes an idle one's, the listener keeps serving", () => {
   const { net, mgr } = setup(400);
   const log: string[] = [];
   net.log_echo = (s) => log.push(s);
@@ -195,18 +195,27 @@ test("pool full: the extra connection is closed at once, the listener keeps serv
   net.poll(mgr);
   assert.ok(mgr.free === null, "pool used up");
   const extra = net.client(7)!;
-  net.poll(mgr);
-  assert.ok(extra.closed, "the extra one was closed");
-  assert.ok(log.some((l) => l.includes("pool is full")), "and it was logged");
+  extra.send("waiting");
+  net.poll(mgr, 3);
+  assert.not.ok(extra.closed, "not refused: every slot may idle out, so it waits in the backlog");
+  assert.is(extra.recv_str(), "", "and is not served yet");
   peers[0].send("still here");
   net.poll(mgr, 2);
   assert.is(peers[0].recv_str(), "still here");
   peers[1].close();
-  net.poll(mgr);
-  const late = net.client(7)!;
-  late.send("x");
+  net.poll(mgr, 3);
+  assert.is(extra.recv_str(), "waiting", "a freed slot serves the one that waited");
+  // every connection idle for MG_EVICT_IDLE_MS: the next one takes the longest idle one's slot
+  for (let i = 2; i < peers.length; i++) peers[i].send("x");
   net.poll(mgr, 2);
-  assert.is(late.recv_str(), "x", "a freed slot serves a new client");
+  for (let i = 2; i < peers.length; i++) peers[i].recv();
+  net.poll(mgr, 1, MG_EVICT_IDLE_MS + 1);
+  const late = net.client(7)!;
+  late.send("y");
+  net.poll(mgr, 3);
+  assert.is(late.recv_str(), "y", "an idle connection made room");
+  assert.ok(peers[0].closed, "the one idle longest was evicted");
+  assert.ok(log.some((l) => l.includes("1 evicted in the last second")), "and it was logged: " + log.join(""));
   assert.is(mg_connect(mgr, "tcp://127.0.0.1:9", null, null), null, "mg_connect returns null when the pool is full");
 });
 

@@ -126,7 +126,6 @@ const FRAME_SIZE = 1024;
 const TOKEN_BYTES = 16;
 const WS_LABEL = "dash:ws";
 const UP_LABEL = "dash:upload";
-const UP_401 = "dash:upload:401";
 const UP_BUSY = "dash:upload:busy";
 const JSON_HDR = "Content-Type: application/json\r\nCache-Control: no-store\r\n";
 /** SNTP: sync again this long after a success; after a failure wait SNTP_RETRY_MS, doubling up to SNTP_RESYNC_MS. */
@@ -520,6 +519,11 @@ function is(s: mg_str, lit: string): boolean {
   return s.len === lit.length && starts(s, lit);
 }
 
+/** The API routes that need a login (checked on MG_EV_HTTP_HDRS, before any body). */
+function needs_login(uri: mg_str): boolean {
+  return starts(uri, "/api/") && !is(uri, "/api/login") && !is(uri, "/api/logout");
+}
+
 function reply_error(c: mg_connection, code: number, why: string): void {
   mg_http_reply(c, code, JSON_HDR, '{"error":%m}\n', mg_print_esc, 0, why);
 }
@@ -670,12 +674,10 @@ export function dash_name_ok(n: string): boolean {
 
 function upload_hdrs(app: dash_app, c: mg_connection, hm: mg_http_message): void {
   if (!is(hm.method, "POST")) return;
-  // The answer waits for MG_EV_HTTP_MSG in every case: a refused body is
-  // read and dropped (pieces), so the browser gets the status, not a reset.
-  if (!authorized(app, hm)) {
-    c.label = UP_401;
-    mg_http_stream_body(c);
-  } else if (app.up_conn !== null) {
+  // A client not logged in was refused at the head (dash_handler). A busy
+  // answer waits for MG_EV_HTTP_MSG: the body is read and dropped (pieces),
+  // so the browser gets the status, not a reset.
+  if (app.up_conn !== null) {
     c.label = UP_BUSY;
     mg_http_stream_body(c);
   } else {
@@ -735,7 +737,6 @@ function upload_msg(app: dash_app, c: mg_connection, hm: mg_http_message): void 
   const label = c.label;
   c.label = "";
   if (!is(hm.method, "POST")) return reply_error(c, 405, "POST expected");
-  if (label === UP_401) return reply_error(c, 401, "Unauthorized");
   if (label === UP_BUSY) return reply_error(c, 409, "another upload is in progress");
   if (c !== app.up_conn) return reply_error(c, 400, "multipart/form-data expected");
   app.up_conn = null;
@@ -759,6 +760,12 @@ export function dash_handler(c: mg_connection, ev: number, ev_data: any, app: da
     if (app.tls !== null) mg_tls_init(c, app.tls);
   } else if (ev === MG_EV_HTTP_HDRS) {
     const hm = ev_data as mg_http_message;
+    if (needs_login(hm.uri) && !authorized(app, hm)) {
+      // 401 at the head; a body (an upload of any size) is never read: close after the answer
+      reply_error(c, 401, "Unauthorized");
+      if (hm.chunked || hm.body_len > 0) c.is_draining = true;
+      return;
+    }
     if (is(hm.uri, "/api/upload")) upload_hdrs(app, c, hm);
   } else if (ev === MG_EV_HTTP_PART_BEGIN || ev === MG_EV_HTTP_PART_DATA || ev === MG_EV_HTTP_PART_END) {
     upload_part(app, c, ev, ev_data as mg_http_multipart_part);
