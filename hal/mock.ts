@@ -48,6 +48,7 @@ class Sock {
   port = 0; // local port
   rport = 0; // remote port
   ip0 = 127; // remote IPv4 address, first byte (127.0.0.x)
+  rhost = 1; // remote IPv4 address, last byte: 127.0.0.rhost
   // listeners: pending connections
   pending: Int32Array;
   npending = 0;
@@ -335,13 +336,14 @@ export class mg_mock implements mg_hal {
 
   // --- the test's side ---------------------------------------------------
 
-  /** Connects a test peer to the listener on port (a manager's). Null if refused. */
-  client(port: number): mg_mock_peer | null {
+  /** Connects a test peer, from 127.0.0.host, to the listener on port (a manager's). Null if refused. */
+  client(port: number, host = 1): mg_mock_peer | null {
     const l = this.find_port(port, KIND_LISTEN, null);
     if (l === null || l.npending === l.pending.length) return null;
     const mine = this.alloc(KIND_TCP, true);
     const theirs = this.alloc(KIND_TCP, false);
     this.pair(mine, theirs, port);
+    theirs.rhost = host;
     l.pending[l.npending++] = theirs.index;
     this.activity();
     return new mg_mock_peer(this, mine);
@@ -478,6 +480,7 @@ export class mg_mock implements mg_hal {
         s.eof = false;
         s.port = s.rport = 0;
         s.npending = s.ndgram = 0;
+        s.rhost = 1;
         s.is_test = is_test;
         s.blackhole = false;
         if (s.tls !== null) s.tls.off();
@@ -715,7 +718,7 @@ export class mg_mock implements mg_hal {
     out.is_ip6 = false;
     out.ip.fill(0);
     out.ip[0] = 127;
-    out.ip[3] = 1;
+    out.ip[3] = local ? 1 : s.rhost;
     out.port = local ? s.port : s.rport;
   }
   resolve(host: string, ipv6: boolean): number {

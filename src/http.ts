@@ -373,8 +373,9 @@ function server_limits(c: mg_connection, st: HttpConn, now: number): boolean {
  * The pool's question (mg_evict_info in net.ts), answered for HTTP server
  * connections: may this one give its slot to a new connection, and how much
  * has it done? An incomplete head or body counts its bytes since the head
- * began; an idle keep-alive counts none; a connection the server is
- * answering (a reply pending or being sent) is never evicted.
+ * began; an idle keep-alive counts none; a body arriving at MG_HTTP_MIN_RATE
+ * or more in its current window is moving (a last resort); a connection
+ * the server is answering (a reply pending or being sent) is never evicted.
  */
 function http_evict_info(c: mg_connection, now: number, out: mg_evict_info): number {
   if (c.pfn !== http_cb || c.is_client) return EVICT_DEFAULT;
@@ -391,6 +392,9 @@ function http_evict_info(c: mg_connection, now: number, out: mg_evict_info): num
     if (st.complete || c.is_full || c.recv.len === c.recv.size) return EVICT_NO; // not waiting for the client
     out.age = now - st.msg_t0;
     out.bytes = st.head_len + st.total;
+    // moving: the current rate window (server_limits) already shows MG_HTTP_MIN_RATE
+    const span = now - st.rate_t0;
+    out.moving = st.rate_t0 > 0 && span >= MG_EVICT_MIN_AGE_MS && st.rate_n * 1000 >= MG_HTTP_MIN_RATE * span;
     return EVICT_YES;
   }
   // PH_DISCARD, PH_DEAD: answered, on the way out

@@ -157,6 +157,8 @@ export class mg_mgr {
   tls_conns = 0;
   /** How long an SNTP request waits before it is sent again (doubling each time); see src/sntp.ts. */
   sntp_timeout = MG_SNTP_TIMEOUT_MS;
+  /** Accepted connections one client address may hold at once; 0 = no limit (see MG_MAX_CONNS_PER_IP). */
+  max_conns_per_ip = MG_MAX_CONNS_PER_IP;
   userdata: any = null;
   hal: mg_hal | null = null;
   pool: mg_connection[] = [];
@@ -193,11 +195,17 @@ export class mg_mgr {
 export const EVICT_NO = 0;
 export const EVICT_YES = 1;
 export const EVICT_DEFAULT = 2;
-/** Filled by mgr.evict_fn for EVICT_YES: the age of what the connection is waiting for, the bytes it brought meanwhile, the age before it may be evicted. */
+/**
+ * Filled by mgr.evict_fn for EVICT_YES: the age of what the connection is
+ * waiting for, the bytes it brought meanwhile, the age before it may be
+ * evicted, and whether it is moving now (an upload arriving at a healthy
+ * rate: taken only as a last resort).
+ */
 export class mg_evict_info {
   age = 0;
   bytes = 0;
   min_age = 0;
+  moving = false;
 }
 
 // The HAL used when mg_mgr_init is given none: the platform's start-up code
@@ -763,7 +771,7 @@ function poll_resolve(mgr: mg_mgr, hal: mg_hal, c: mg_connection, now: number): 
  * of the connection that made the least progress (pick_victim); while no
  * connection may be evicted yet, the rest wait in the listen backlog; when
  * no connection could ever be (every slot is being answered), they are
- * refused. MG_MAX_CONNS_PER_IP bounds one address the same way. Refusals
+ * refused. mgr.max_conns_per_ip bounds one address the same way. Refusals
  * and evictions are logged once a second, not once each.
  */
 function poll_accept(mgr: mg_mgr, hal: mg_hal, lc: mg_connection, now: number): void {
@@ -783,9 +791,9 @@ function poll_accept(mgr: mg_mgr, hal: mg_hal, lc: mg_connection, now: number): 
     }
     const fd = hal.accept(lc.fd);
     if (fd < 0) break;
-    if (MG_MAX_CONNS_PER_IP > 0) {
+    if (mgr.max_conns_per_ip > 0) {
       hal.addr(fd, false, mgr.peer);
-      if (same_ip_count(mgr) >= MG_MAX_CONNS_PER_IP) {
+      if (same_ip_count(mgr) >= mgr.max_conns_per_ip) {
         // the address competes with itself first
         victim = MG_ENABLE_EVICT ? pick_victim(mgr, now, true) : null;
         if (victim === null) {
@@ -822,8 +830,8 @@ function poll_accept(mgr: mg_mgr, hal: mg_hal, lc: mg_connection, now: number): 
     if (!c.is_closing) mg_call(c, MG_EV_ACCEPT, null);
   }
   if (mgr.refused + mgr.evicted > 0 && now - mgr.pool_log_t0 >= 1000) {
-    if (mgr.refused > 0) MG_ERROR("pool full (MG_MAX_CONNS %d): %d refused, %d evicted in the last second", MG_MAX_CONNS, mgr.refused, mgr.evicted);
-    else MG_INFO("pool full (MG_MAX_CONNS %d): %d evicted in the last second", MG_MAX_CONNS, mgr.evicted);
+    if (mgr.refused > 0) MG_ERROR("pool full: %d refused in the last second (%d evicted)", mgr.refused, mgr.evicted);
+    else MG_INFO("pool full: %d evicted in the last second", mgr.evicted);
     mgr.refused = mgr.evicted = 0;
     mgr.pool_log_t0 = now;
   }
@@ -834,17 +842,22 @@ function poll_accept(mgr: mg_mgr, hal: mg_hal, lc: mg_connection, now: number): 
  * (same_ip: only among those of mgr.peer's address), or null. Progress is
  * bytes per second since what the connection waits for began (an HTTP head
  * or body; an idle connection brings none, so the longest idle goes
- * first); a connection younger than its min_age is spared. When none
- * qualifies, mgr.evict_info.min_age says how soon one will (0: never).
+ * first); a connection younger than its min_age is spared, and one that
+ * is moving (say, an upload arriving at a healthy rate) is taken only when
+ * no other is or will soon be evictable. When none qualifies,
+ * mgr.evict_info.min_age says how soon one will (0: never).
  */
 function pick_victim(mgr: mg_mgr, now: number, same_ip: boolean): mg_connection | null {
   const info = mgr.evict_info;
   let best: mg_connection | null = null;
   let best_score = 0;
+  let moving: mg_connection | null = null;
+  let moving_score = 0;
   let soonest = 0;
   for (let c = mgr.conns; c !== null; c = c.next) {
     if (!c.is_accepted || c.is_closing) continue;
     if (same_ip && !same_ip_as(c.rem, mgr.peer)) continue;
+    info.moving = false;
     let v = mgr.evict_fn !== null ? mgr.evict_fn(c, now, info) : EVICT_DEFAULT;
     if (v === EVICT_DEFAULT) {
       // a connection no protocol speaks for (raw TCP, WebSocket): idle both ways, nothing to send
@@ -860,11 +873,17 @@ function pick_victim(mgr: mg_mgr, now: number, same_ip: boolean): mg_connection 
       continue;
     }
     const score = ((info.bytes + 1) * 1000) / (info.age > 0 ? info.age : 1);
-    if (best === null || score < best_score) {
+    if (info.moving) {
+      if (moving === null || score < moving_score) {
+        moving = c;
+        moving_score = score;
+      }
+    } else if (best === null || score < best_score) {
       best = c;
       best_score = score;
     }
   }
+  if (best === null && soonest === 0) best = moving; // the last resort
   info.min_age = best === null ? soonest : 0;
   return best;
 }

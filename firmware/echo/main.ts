@@ -38,6 +38,7 @@ import {
   mg_mgr_stop,
   mg_printf,
   mg_send,
+  mg_set_timeout,
   mg_tls_init,
   mg_tls_opts,
   mg_ws_message,
@@ -53,14 +54,26 @@ export interface EchoOptions {
   tls?: mg_tls_opts;
 }
 
+/**
+ * Raw TCP has no protocol to say a client is gone: a connection with no byte
+ * either way for this long is closed (MG_EV_ERROR "timeout"), so idle clients
+ * do not hold pool slots (the HTTP port shares the pool).
+ */
+export const ECHO_TCP_IDLE_MS = 60000;
+
 /** Raw TCP: echoes what arrived, as much as the send buffer takes; the rest goes on MG_EV_WRITE. */
 export function echo_tcp(c: mg_connection, ev: number): void {
-  if (ev === MG_EV_ACCEPT) MG_INFO("echo: %lu connected", c.id);
-  else if (ev === MG_EV_CLOSE) MG_INFO("echo: %lu closed", c.id);
-  else if ((ev === MG_EV_READ || ev === MG_EV_WRITE) && c.recv.len > 0) {
-    const room = c.send.size - c.send.len;
-    const n = c.recv.len < room ? c.recv.len : room;
-    if (n > 0 && mg_send(c, c.recv.buf, n)) mg_iobuf_del(c.recv, 0, n);
+  if (ev === MG_EV_ACCEPT) {
+    MG_INFO("echo: %lu connected", c.id);
+    mg_set_timeout(c, ECHO_TCP_IDLE_MS);
+  } else if (ev === MG_EV_CLOSE) MG_INFO("echo: %lu closed", c.id);
+  else if (ev === MG_EV_READ || ev === MG_EV_WRITE) {
+    mg_set_timeout(c, ECHO_TCP_IDLE_MS); // traffic: the idle clock starts again
+    if (c.recv.len > 0) {
+      const room = c.send.size - c.send.len;
+      const n = c.recv.len < room ? c.recv.len : room;
+      if (n > 0 && mg_send(c, c.recv.buf, n)) mg_iobuf_del(c.recv, 0, n);
+    }
   }
 }
 
