@@ -120,6 +120,25 @@ export async function socket_events(pred: (e: sock_event) => boolean, n = 1, ms 
   return ok;
 }
 
+/** p, or a rejection saying what did not happen when it does not settle within ms. */
+export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  const r = new Promise<T>((ok, fail) => {
+    const t = setTimeout(() => fail(new Error(`${what}: not within ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        ok(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        fail(e);
+      },
+    );
+  });
+  r.catch(() => {}); // awaited later, or never when the test failed first: no unhandled rejection
+  return r;
+}
+
 /** An mg_addr made here, so the suite does not load the core (src/net.js) at run time. */
 export function addr(): mg_addr {
   return { port: 0, ip: new Uint8Array(16), is_ip6: false, scope_id: 0 };

@@ -46,7 +46,7 @@ import {
   mg_set_protocol_http_websocket,
 } from "../src/http.js";
 import { mg_crc32 } from "../src/util.js";
-import { until } from "./hal_suite.js";
+import { until, within } from "./hal_suite.js";
 import { echo_http } from "../firmware/echo/main.js";
 import { http_server, http_server_app } from "../firmware/http-server/main.js";
 
@@ -239,7 +239,7 @@ test("curl: streamed upload through the http-server app's /api/upload, then serv
 test("fetch: keep-alive, a streamed (chunked) upload, FormData multipart, Range", async () => {
   const base = `http://127.0.0.1:${echo_port}`;
   const before = accepts;
-  for (let i = 0; i < 5; i++) assert.is(await (await fetch(`${base}/k${i}`)).text(), "hi\n");
+  for (let i = 0; i < 5; i++) assert.is(await within(fetch(`${base}/k${i}`).then((r) => r.text()), 10000, "fetch /k" + i), "hi\n");
   // undici opens a second connection for the second request while it still
   // releases the first (node:http sees the same two), then reuses both
   assert.ok(accepts - before <= 2, "fetch reused its connections: " + (accepts - before));
@@ -251,22 +251,22 @@ test("fetch: keep-alive, a streamed (chunked) upload, FormData multipart, Range"
       ctl.close();
     },
   });
-  const res = await fetch(`${base}/echo`, { method: "POST", body: stream, duplex: "half" } as any);
-  const back = Buffer.from(await res.arrayBuffer());
+  const res = await within(fetch(`${base}/echo`, { method: "POST", body: stream, duplex: "half" } as any), 10000, "fetch POST /echo");
+  const back = Buffer.from(await within(res.arrayBuffer(), 10000, "the /echo body"));
   assert.ok(back.equals(body), "streamed upload echoed back");
 
   const form = new FormData();
   form.append("field", "value");
   const blob = randomBytes(100000);
   form.append("file", new Blob([blob]), "data.bin");
-  const parts = (await (await fetch(`http://127.0.0.1:${up6_port}/up`, { method: "POST", body: form })).json()) as PartInfo[];
+  const parts = (await within(fetch(`http://127.0.0.1:${up6_port}/up`, { method: "POST", body: form }).then((r) => r.json()), 10000, "fetch multipart /up")) as PartInfo[];
   assert.equal(parts.map((p) => [p.name, p.file, p.size]), [["field", "", 5], ["file", "data.bin", blob.length]]);
   assert.is(parts[1].crc, zlib.crc32(blob));
 
-  const range = await fetch(`http://127.0.0.1:${site_port}/big.bin`, { headers: { Range: "bytes=100000-100009" } });
+  const range = await within(fetch(`http://127.0.0.1:${site_port}/big.bin`, { headers: { Range: "bytes=100000-100009" } }), 10000, "fetch a range");
   assert.is(range.status, 206);
   assert.is(range.headers.get("content-range"), `bytes 100000-100009/${BIG.length}`);
-  assert.ok(Buffer.from(await range.arrayBuffer()).equals(BIG.subarray(100000, 100010)));
+  assert.ok(Buffer.from(await within(range.arrayBuffer(), 10000, "the range body")).equals(BIG.subarray(100000, 100010)));
 });
 
 // --- the mgts client against node:http ------------------------------------------------
@@ -288,7 +288,7 @@ test("mgts client vs node:http: Content-Length, chunked, until close (HTTP/1.0),
       // no answer: the client's timeout must fire
     } else res.writeHead(404).end();
   });
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+  await within(new Promise<void>((r) => srv.listen(0, "127.0.0.1", r)), 5000, "node:http listening");
   const port = (srv.address() as AddressInfo).port;
 
   function get(uri: string, req: string, stream = false): Promise<string> {
@@ -322,7 +322,7 @@ test("mgts client vs node:http: Content-Length, chunked, until close (HTTP/1.0),
     assert.is(await get("/never", `GET /never HTTP/1.1\r\nHost: x\r\n\r\n`), "error timeout");
   } finally {
     srv.closeAllConnections();
-    await new Promise<void>((r) => srv.close(() => r()));
+    await within(new Promise<void>((r) => srv.close(() => r())), 5000, "node:http closed");
   }
 });
 
@@ -335,7 +335,7 @@ test("a raw socket speaking nonsense to the server gets 400 and is closed; the s
     s.on("close", () => resolve(got));
     s.setTimeout(3000, () => s.destroy());
   });
-  assert.match(reply, /^HTTP\/1.1 400 Bad Request\r\n/);
+  assert.match(reply, /^HTTP\/1.1 400 Bad Request\r\n/, "400 within 3 s: " + JSON.stringify(reply));
   assert.is((await curl([`http://127.0.0.1:${echo_port}/`])).out.toString(), "hi\n");
 });
 

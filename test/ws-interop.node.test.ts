@@ -6,7 +6,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { WebSocket, WebSocketServer } from "ws";
 import { mg_hal_node } from "../hal/node.js";
-import { as_buf, next_message, until } from "./ws_util.js";
+import { as_buf, next_message, until, within } from "./ws_util.js";
 import { MG_IO_SIZE } from "../src/config.js";
 import {
   MG_EV_CLOSE,
@@ -43,7 +43,7 @@ const live: { mgrs: mg_mgr[]; sockets: WebSocket[]; servers: WebSocketServer[] }
 test.after.each(async () => {
   for (const s of live.sockets) s.terminate();
   for (const m of live.mgrs) mg_mgr_free(m);
-  await Promise.all(live.servers.map((s) => new Promise((r) => s.close(() => r(null)))));
+  await within(Promise.all(live.servers.map((s) => new Promise((r) => s.close(() => r(null))))), 5000, "ws servers closed");
   live.mgrs = [];
   live.sockets = [];
   live.servers = [];
@@ -122,10 +122,10 @@ async function start_server(): Promise<{ port: number; log: string[] }> {
 async function client(port: number, path = "/ws"): Promise<WebSocket> {
   const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, { perMessageDeflate: false });
   live.sockets.push(ws);
-  await new Promise<void>((ok, fail) => {
+  await within(new Promise<void>((ok, fail) => {
     ws.once("open", () => ok());
     ws.once("error", fail);
-  });
+  }), 5000, "ws client open");
   return ws;
 }
 
@@ -183,7 +183,7 @@ test("ws client → mgts server: messages of any size through 2 KB buffers in pi
 test("ws client → mgts server: fragmented both ways, pings between fragments", async () => {
   const { port, log } = await start_server();
   const ws = await client(port);
-  const pong = new Promise<Buffer>((ok) => ws.once("pong", (d) => ok(d)));
+  const pong = within(new Promise<Buffer>((ok) => ws.once("pong", (d) => ok(d))), 5000, "pong from the server");
   ws.send("Hel", { fin: false });
   ws.ping("between");
   ws.send("lo wö", { fin: false });
@@ -207,7 +207,7 @@ test("ws client → mgts server: ping/pong both ways; keepalive pings answered b
   const ws = await client(port, "/keepalive");
   let pings = 0;
   ws.on("ping", () => pings++);
-  const pong = new Promise<Buffer>((ok) => ws.once("pong", (d) => ok(d)));
+  const pong = within(new Promise<Buffer>((ok) => ws.once("pong", (d) => ok(d))), 5000, "pong from the server");
   ws.ping(Buffer.from([1, 2, 3]));
   assert.equal([...(await pong)], [1, 2, 3]);
   assert.ok(await until(() => pings >= 3, 3000), "the server pinged when idle");
@@ -219,10 +219,10 @@ test("ws client → mgts server: a client that stops answering pings is dropped"
   const { port, log } = await start_server();
   const ws = new WebSocket(`ws://127.0.0.1:${port}/keepalive`, { perMessageDeflate: false, autoPong: false });
   live.sockets.push(ws);
-  await new Promise<void>((ok, fail) => {
+  await within(new Promise<void>((ok, fail) => {
     ws.once("open", () => ok());
     ws.once("error", fail);
-  });
+  }), 5000, "ws client open");
   const c = await closed(ws);
   assert.is(c.code, 1006, "dropped without a close frame");
   assert.ok(log.includes("CLOSE"));
@@ -276,7 +276,7 @@ async function ws_server(on: (s: WebSocket) => void): Promise<number> {
     live.sockets.push(s);
     on(s);
   });
-  await new Promise((ok) => wss.once("listening", ok));
+  await within(new Promise((ok) => wss.once("listening", ok)), 5000, "ws server listening");
   return (wss.address() as { port: number }).port;
 }
 
@@ -342,14 +342,14 @@ test("mgts client → ws server: the largest message that fits on receive, and 1
   });
   const got: Got[] = [];
   const c = mgts_client(port, "/", got);
-  assert.ok(await until(() => count(got, "OPEN") === 1));
+  assert.ok(await until(() => count(got, "OPEN") === 1), "open");
   mg_ws_send(c, String(MG_IO_SIZE - 4), undefined, WEBSOCKET_OP_TEXT);
-  assert.ok(await until(() => count(got, "MSG") === 1));
+  assert.ok(await until(() => count(got, "MSG") === 1), "the largest message that fits");
   assert.ok(got[got.length - 1].data.equals(bytes(MG_IO_SIZE - 4)));
   mg_ws_send(c, String(MG_IO_SIZE - 3), undefined, WEBSOCKET_OP_TEXT);
-  assert.ok(await until(() => code !== 0));
+  assert.ok(await until(() => code !== 0), "ws closed");
   assert.is(code, 1009);
-  assert.ok(await until(() => count(got, "CLOSE") === 1));
+  assert.ok(await until(() => count(got, "CLOSE") === 1), "freed");
 });
 
 test("mgts client → ws server: fragmented both ways, any size in pieces", async () => {
@@ -372,19 +372,19 @@ test("mgts client → ws server: fragmented both ways, any size in pieces", asyn
   });
   const got: Got[] = [];
   const c = mgts_client(port, "/", got);
-  assert.ok(await until(() => count(got, "OPEN") === 1));
+  assert.ok(await until(() => count(got, "OPEN") === 1), "open");
   // mgts sends a message in fragments; ws reassembles and echoes it in three
   mg_ws_send(c, "Hé", undefined, WEBSOCKET_OP_TEXT | WEBSOCKET_DONT_FIN);
   mg_ws_send(c, "llo ", undefined, WEBSOCKET_OP_CONTINUE | WEBSOCKET_DONT_FIN);
   mg_ws_send(c, "wörld", undefined, WEBSOCKET_OP_CONTINUE);
-  assert.ok(await until(() => count(got, "MSG") === 1));
+  assert.ok(await until(() => count(got, "MSG") === 1), "the fragmented message echoed");
   assert.is(got[got.length - 1].data.toString(), "Héllo wörld");
   assert.is(got[got.length - 1].flags, 0x81);
   // now in pieces: 200 KB with a ping between its fragments
   mg_ws_recv_pieces(c);
   const start = got.length;
   mg_ws_send(c, "big", undefined, WEBSOCKET_OP_TEXT);
-  assert.ok(await until(() => got.length > start && got[got.length - 1].ev === "MSG" && (got[got.length - 1].flags & 0x80) !== 0, 10000));
+  assert.ok(await until(() => got.length > start && got[got.length - 1].ev === "MSG" && (got[got.length - 1].flags & 0x80) !== 0, 10000), "200 KB in pieces, the last with FIN");
   const parts = got.slice(start).filter((g) => g.ev === "MSG");
   assert.ok(parts.length > 10, "in pieces");
   let ofs = 0;
@@ -437,9 +437,11 @@ test("mgts client → ws server: every close path", async () => {
   // mgts closes: ws sees the code and reason and answers; mgts frees the connection
   let got: Got[] = [];
   let c = mgts_client(port, "/", got);
-  assert.ok(await until(() => count(got, "OPEN") === 1));
+  assert.ok(await until(() => count(got, "OPEN") === 1), "open");
   mg_ws_close(c, 4000, "client done");
   assert.ok(await until(() => count(got, "CLOSE") === 1), "freed after ws answered");
+  // ws's close event may come after mgts freed its end: wait for it, never assume it came
+  assert.ok(await until(() => closes.length > 0), "ws saw the close");
   assert.equal(closes.pop(), { code: 4000, reason: "client done" });
   assert.ok(got.some((g) => g.ev === "CTL" && g.flags === 0x88), "ws's answer reported");
   // ws closes: mgts echoes the code
@@ -452,7 +454,7 @@ test("mgts client → ws server: every close path", async () => {
   for (const [what, code] of cases) {
     got = [];
     c = mgts_client(port, "/", got);
-    assert.ok(await until(() => count(got, "OPEN") === 1));
+    assert.ok(await until(() => count(got, "OPEN") === 1), what + ": open");
     mg_ws_send(c, what, undefined, WEBSOCKET_OP_TEXT);
     assert.ok(await until(() => count(got, "CLOSE") === 1), what + ": freed");
     assert.ok(await until(() => closes.length > 0), what + ": ws closed");
@@ -461,7 +463,7 @@ test("mgts client → ws server: every close path", async () => {
   // ws vanishes: mgts frees the connection
   got = [];
   c = mgts_client(port, "/", got);
-  assert.ok(await until(() => count(got, "OPEN") === 1));
+  assert.ok(await until(() => count(got, "OPEN") === 1), "open");
   mg_ws_send(c, "terminate", undefined, WEBSOCKET_OP_TEXT);
   assert.ok(await until(() => count(got, "CLOSE") === 1), "freed after a reset");
 });

@@ -1,7 +1,7 @@
 // Helpers shared by the WebSocket suites over real sockets (not a suite itself).
 import type { RawData, WebSocket } from "ws";
 
-export { until } from "./hal_suite.js";
+export { until, within } from "./hal_suite.js";
 
 /** A ws message's bytes as one Buffer. */
 export function as_buf(d: RawData): Buffer {
