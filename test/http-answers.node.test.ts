@@ -12,16 +12,9 @@ import { mg_http_listen } from "../src/http.js";
 import { mg_fs_packed } from "../src/fs.js";
 import { http_server, http_server_app } from "../firmware/http-server/main.js";
 import { web_files } from "../firmware/http-server/web.js";
+import { sum_expected, sum_requests, sum_results } from "./pipelined.js";
 import { until, within } from "./hal_suite.js";
 
-function sum_requests(n: number): string {
-  let s = "";
-  for (let i = 0; i < n; i++) {
-    const body = `{"a":${i},"b":1000}`;
-    s += `POST /api/sum HTTP/1.1\r\nContent-Length: ${body.length}\r\n\r\n${body}`; // short: more requests per read than answers fit
-  }
-  return s;
-}
 
 test("60 pipelined /api/sum over loopback: 60 answers, in order", async () => {
   const mgr = new mg_mgr();
@@ -62,11 +55,8 @@ test("60 pipelined /api/sum over loopback: 60 answers, in order", async () => {
           done(got);
         });
       }), 10000, "the client's own deadline");
-      const results: number[] = [];
-      const re = /\{"result":(\d+)\}/g;
-      for (let m = re.exec(out); m !== null; m = re.exec(out)) results.push(Number(m[1]));
-      const want: number[] = [];
-      for (let i = 0; i < 60; i++) want.push(1000 + i);
+      const results = sum_results(out);
+      const want = sum_expected(60);
       assert.is(out.split("HTTP/1.1 200 OK").length - 1, 60, "60 answers, all 200 (pause " + pause + ")");
       assert.equal(results, want, "in request order");
     }

@@ -26,6 +26,7 @@ import { mg_ws_upgrade } from "../src/ws.js";
 import { MG_FS_READ, MG_FS_WRITE, mg_fs, mg_fs_packed, mg_fs_stat } from "../src/fs.js";
 import { http_server, http_server_app } from "../firmware/http-server/main.js";
 import { web_files } from "../firmware/http-server/web.js";
+import { sum_expected, sum_requests, sum_results } from "./pipelined.js";
 import { echo_http } from "../firmware/echo/main.js";
 import { dash_board_sim, dash_free, dash_init } from "../firmware/dashboard/main.js";
 
@@ -52,14 +53,6 @@ function count(s: string, what: string): number {
   return s.split(what).length - 1;
 }
 
-function sum_requests(n: number): string {
-  let s = "";
-  for (let i = 0; i < n; i++) {
-    const body = `{"a":${i},"b":1000}`;
-    s += `POST /api/sum HTTP/1.1\r\nContent-Length: ${body.length}\r\n\r\n${body}`; // short: more requests per read than answers fit
-  }
-  return s;
-}
 
 function http_server_on(mgr: mg_mgr, app = new http_server_app()): http_server_app {
   if (app.opts.fs === null) app.opts.fs = new mg_fs_packed(web_files());
@@ -76,11 +69,8 @@ test("60 pipelined /api/sum to the http-server app: 60 answers, in order, under 
     net.write_cap = cap; // the network takes answers more slowly than requests come
     const p = net.client(80)!;
     const out = talk(net, mgr, p, sum_requests(60), (o) => o.includes('{"result":1059}'), 20000);
-    const results: number[] = [];
-    const re = /\{"result":(\d+)\}/g;
-    for (let m = re.exec(out); m !== null; m = re.exec(out)) results.push(Number(m[1]));
-    const want: number[] = [];
-    for (let i = 0; i < 60; i++) want.push(1000 + i);
+    const results = sum_results(out);
+    const want = sum_expected(60);
     assert.is(count(out, "HTTP/1.1 200 OK"), 60, `cap ${cap}: 60 answers, all 200 (${count(out, "HTTP/1.1 ")} status lines)`);
     assert.equal(results, want, `cap ${cap}: in request order`);
     assert.not.ok(p.closed, "kept alive");

@@ -48,6 +48,12 @@ class Rig {
       mg_mgr_poll(this.mgr, 0);
     }
   }
+  /** A client of port that sends data at once. */
+  open(port: number, data: string, host = 1): mg_mock_peer {
+    const p = this.net.client(port, host)!;
+    if (data.length > 0) p.send(data);
+    return p;
+  }
   conns(): number {
     let n = 0;
     for (let c = this.mgr.conns; c !== null; c = c.next) if (!c.is_listening) n++;
@@ -78,18 +84,12 @@ test("a full pool: the new connection takes the slot of the least progress (idle
     else mg_http_reply(c, 200, "", "ok");
   }, null);
   // seven slots: an idle keep-alive, two slowloris heads, a slow body, a fast upload, a pending reply, a silent one
-  const idle = r.net.client(80)!;
-  idle.send("GET /a HTTP/1.1\r\n\r\n");
-  const loris = r.net.client(80)!;
-  loris.send("GET / HTTP/1.1\r\nX-a: ");
-  const loris2 = r.net.client(80)!;
-  loris2.send("GET / HTTP/1.1\r\nX-b: 123456789012345678901234567890");
-  const slow_body = r.net.client(80)!;
-  slow_body.send("POST /a HTTP/1.1\r\nContent-Length: 1500\r\n\r\n" + "b".repeat(100));
-  const fast = r.net.client(80)!;
-  fast.send("POST /a HTTP/1.1\r\nContent-Length: 1900\r\n\r\n");
-  const later = r.net.client(80)!;
-  later.send("GET /later HTTP/1.1\r\n\r\n");
+  const idle = r.open(80, "GET /a HTTP/1.1\r\n\r\n");
+  const loris = r.open(80, "GET / HTTP/1.1\r\nX-a: ");
+  const loris2 = r.open(80, "GET / HTTP/1.1\r\nX-b: 123456789012345678901234567890");
+  const slow_body = r.open(80, "POST /a HTTP/1.1\r\nContent-Length: 1500\r\n\r\n" + "b".repeat(100));
+  const fast = r.open(80, "POST /a HTTP/1.1\r\nContent-Length: 1900\r\n\r\n");
+  const later = r.open(80, "GET /later HTTP/1.1\r\n\r\n");
   const silent = r.net.client(80)!;
   r.poll(3);
   assert.is(idle.recv_str(), "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
@@ -103,8 +103,7 @@ test("a full pool: the new connection takes the slot of the least progress (idle
   const order: string[] = [];
   const named: [string, mg_mock_peer][] = [["idle", idle], ["loris", loris], ["loris2", loris2], ["slow_body", slow_body], ["fast", fast], ["later", later], ["silent", silent]];
   for (let k = 0; k < 5; k++) {
-    const n = r.net.client(80)!;
-    n.send("GET /x HTTP/1.1\r\n\r\n");
+    const n = r.open(80, "GET /x HTTP/1.1\r\n\r\n");
     r.poll(2);
     assert.is(n.recv_str(), "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", "newcomer " + k + " answered at once");
     // it stays: an idle keep-alive too young to be taken
@@ -115,8 +114,7 @@ test("a full pool: the new connection takes the slot of the least progress (idle
   assert.equal(order, ["silent", "idle", "loris", "loris2", "slow_body"]);
   // one more: the upload is the only one old enough, but it makes progress:
   // the newcomer waits until a young idle keep-alive may be taken instead
-  const sixth = r.net.client(80)!;
-  sixth.send("GET /x HTTP/1.1\r\n\r\n");
+  const sixth = r.open(80, "GET /x HTTP/1.1\r\n\r\n");
   fast.send("f".repeat(5));
   r.poll(2);
   assert.is(sixth.recv_str(), "", "waiting");
@@ -136,8 +134,7 @@ test("young connections are spared: newcomers wait in the backlog, then get in o
   const first: mg_mock_peer[] = [];
   for (let i = 0; i < 7; i++) first.push(r.net.client(80)!);
   r.poll(1);
-  const late = r.net.client(80)!;
-  late.send("GET /x HTTP/1.1\r\n\r\n");
+  const late = r.open(80, "GET /x HTTP/1.1\r\n\r\n");
   r.poll(5);
   assert.is(late.recv_str(), "", "waiting: nothing is old enough to evict");
   assert.not.ok(late.closed, "and not refused");
@@ -155,8 +152,7 @@ test("every slot being answered: new connections are refused at once, logged onc
   mg_http_listen(r.mgr, "http://0.0.0.0:80", never_answers, null);
   const busy: mg_mock_peer[] = [];
   for (let i = 0; i < 7; i++) {
-    const p = r.net.client(80)!;
-    p.send("GET /wait HTTP/1.1\r\n\r\n");
+    const p = r.open(80, "GET /wait HTTP/1.1\r\n\r\n");
     busy.push(p);
   }
   r.poll(3);
@@ -240,15 +236,11 @@ test("minimum rate: a dripped head or body gets 408 within a window; a body the 
     else if (ev === MG_EV_HTTP_CHUNK) hm.chunk_consumed = hold ? 0 : hm.chunk.len; // back-pressure: nothing taken
     else if (ev === MG_EV_HTTP_MSG) mg_http_reply(c, 200, "", "ok");
   }, null);
-  const loris = r.net.client(80)!;
-  loris.send("GET / HTTP/1.1\r\n");
-  const body = r.net.client(80)!;
-  body.send("POST /b HTTP/1.1\r\nContent-Length: 1000\r\n\r\n");
-  const fine = r.net.client(80)!;
-  fine.send("POST /b HTTP/1.1\r\nContent-Length: 1800\r\n\r\n");
-  const held = r.net.client(80)!;
+  const loris = r.open(80, "GET / HTTP/1.1\r\n");
+  const body = r.open(80, "POST /b HTTP/1.1\r\nContent-Length: 1000\r\n\r\n");
+  const fine = r.open(80, "POST /b HTTP/1.1\r\nContent-Length: 1800\r\n\r\n");
   // fills recv (2 KB) and more: the handler takes nothing for now
-  held.send("POST /held HTTP/1.1\r\nContent-Length: 100000\r\n\r\n" + "h".repeat(3000));
+  const held = r.open(80, "POST /held HTTP/1.1\r\nContent-Length: 100000\r\n\r\n" + "h".repeat(3000));
   r.poll(2);
   let loris_out = "";
   let body_out = "";
