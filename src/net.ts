@@ -180,10 +180,12 @@ export class mg_mgr {
   evict_info = new mg_evict_info();
   /** The poll's next connection: a connection freed during the poll (an eviction) moves it on. */
   iter_next: mg_connection | null = null;
-  // refusals and evictions since the last pool log line (pool_log)
+  // refusals and evictions since the last log line about them (poll_accept)
   refused = 0;
   evicted = 0;
   pool_log_t0 = 0;
+  /** mg_millis() of the wakeup asked for when a connection becomes evictable (poll_accept). */
+  evict_wait = 0;
   peer = new mg_addr(); // a new connection's address, for MG_MAX_CONNS_PER_IP
   // scratch objects reused by the core, made once
   out = new mg_xout();
@@ -243,6 +245,7 @@ export function mg_mgr_init(mgr: mg_mgr, hal?: mg_hal): void {
   D.clock = h;
   mgr.conns = null;
   mgr.free = null;
+  mgr.refused = mgr.evicted = mgr.pool_log_t0 = mgr.evict_wait = 0;
   if (mgr.pool.length === 0) {
     for (let i = 0; i < MG_MAX_CONNS; i++) mgr.pool.push(new mg_connection(mgr, MG_IO_SIZE));
   }
@@ -784,8 +787,12 @@ function poll_accept(mgr: mg_mgr, hal: mg_hal, lc: mg_connection, now: number): 
     if (mgr.free === null && MG_ENABLE_EVICT) {
       victim = pick_victim(mgr, now, false);
       if (victim === null && mgr.evict_info.min_age > 0) {
-        // one becomes evictable in evict_info.min_age ms: wait for it in the backlog
-        hal.timer(mgr.evict_info.min_age);
+        // one becomes evictable in evict_info.min_age ms: wait for it in the
+        // backlog, and poll then (once: not a new wakeup every poll)
+        if (now >= mgr.evict_wait) {
+          mgr.evict_wait = now + mgr.evict_info.min_age;
+          hal.timer(mgr.evict_info.min_age);
+        }
         break;
       }
     }
@@ -830,8 +837,8 @@ function poll_accept(mgr: mg_mgr, hal: mg_hal, lc: mg_connection, now: number): 
     if (!c.is_closing) mg_call(c, MG_EV_ACCEPT, null);
   }
   if (mgr.refused + mgr.evicted > 0 && now - mgr.pool_log_t0 >= 1000) {
-    if (mgr.refused > 0) MG_ERROR("pool full: %d refused in the last second (%d evicted)", mgr.refused, mgr.evicted);
-    else MG_INFO("pool full: %d evicted in the last second", mgr.evicted);
+    if (mgr.refused > 0) MG_ERROR("accept: %d refused in the last second (pool full or per-address limit), %d evicted", mgr.refused, mgr.evicted);
+    else MG_INFO("accept: %d evicted in the last second to make room (pool full)", mgr.evicted);
     mgr.refused = mgr.evicted = 0;
     mgr.pool_log_t0 = now;
   }

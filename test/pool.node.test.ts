@@ -22,7 +22,7 @@ const hal = mg_hal_node();
 async function start(pool: number): Promise<{ mgr: mg_mgr; port: number }> {
   const mgr = new mg_mgr();
   mg_mgr_init(mgr, hal);
-  mg_log_set(1); // errors only: "pool full: N evicted in the last second" would be one line a second
+  mg_log_set(1); // errors only: "accept: N evicted in the last second..." would be one line a second
   if (pool < MG_MAX_CONNS) {
     let c = mgr.free;
     for (let i = 1; i < pool && c !== null; i++) c = c.pool_next;
