@@ -61,8 +61,13 @@ const KIND_UDP = 3;
 const HIGH_WATER = 64 * 1024;
 /** Unread bytes below which a paused socket resumes. */
 const LOW_WATER = 16 * 1024;
-/** Accepted connections waiting for accept(); more are dropped (a listen backlog). */
-const MAX_PENDING = 64;
+/**
+ * Accepted connections waiting for accept(); more are dropped (a listen
+ * backlog: Node's own default, 511). A full pool leaves new connections
+ * here while it waits for a slot to become evictable (src/net.ts,
+ * poll_accept), so a burst of connects must not overflow it.
+ */
+const MAX_PENDING = 511;
 /** Received datagrams kept per UDP socket; more are dropped, as a full kernel buffer would. */
 const MAX_DGRAMS = 64;
 /** Largest UDP payload (IPv4). */
