@@ -874,6 +874,7 @@ function pick_victim(mgr: mg_mgr, now: number, same_ip: boolean): mg_connection 
       info.min_age = MG_EVICT_IDLE_MS;
     }
     if (v !== EVICT_YES) continue;
+    if (c.is_tls_hs) info.moving = true; // a handshake takes its time (seconds on a device): not stuck, busy
     if (info.age < info.min_age) {
       const wait = info.min_age - info.age;
       if (soonest === 0 || wait < soonest) soonest = wait;

@@ -8,7 +8,7 @@
 // host pool (MG_MAX_CONNS) and on a board's pool of 8.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { mg_mock, mg_mock_peer } from "../hal/mock.js";
+import { mg_mock, mg_mock_cert, mg_mock_key, mg_mock_peer } from "../hal/mock.js";
 import {
   MG_EVICT_IDLE_MS,
   MG_EVICT_MIN_AGE_MS,
@@ -16,12 +16,16 @@ import {
   MG_HTTP_RATE_WINDOW_MS,
   MG_MAX_CONNS,
 } from "../src/config.js";
-import { MG_EV_HTTP_HDRS, MG_EV_HTTP_MSG, mg_connection, mg_listen, mg_mgr, mg_mgr_init, mg_mgr_poll } from "../src/net.js";
+import { MG_EV_ACCEPT, MG_EV_HTTP_HDRS, MG_EV_HTTP_MSG, mg_connection, mg_listen, mg_mgr, mg_mgr_init, mg_mgr_poll } from "../src/net.js";
+import { mg_tls_init } from "../src/tls.js";
 import { mg_http_listen, mg_http_reply, mg_http_stream_body, MG_EV_HTTP_CHUNK } from "../src/http.js";
 import { mg_fs_packed } from "../src/fs.js";
 import { http_server, http_server_app } from "../firmware/http-server/main.js";
 import { web_files } from "../firmware/http-server/web.js";
 import { ECHO_TCP_IDLE_MS, echo_tcp } from "../firmware/echo/main.js";
+
+const KEY = mg_mock_key("k1");
+const SERVER = mg_mock_cert({ subject: "localhost", issuer: "Test CA", key: "k1" });
 
 // --- a rig: a manager on the mock, optionally with a board's pool ---------------
 
@@ -145,6 +149,35 @@ test("young connections are spared: newcomers wait in the backlog, then get in o
   let evicted = 0;
   for (const p of first) if (p.closed) evicted++;
   assert.is(evicted, 1, "one slot, one eviction");
+});
+
+test("a TLS handshake in progress is taken only as a last resort: idle and slow connections go first", () => {
+  const r = new Rig(8);
+  mg_http_listen(r.mgr, "http://0.0.0.0:80", small_app, null);
+  mg_http_listen(r.mgr, "https://0.0.0.0:8443", (c, ev) => {
+    if (ev === MG_EV_ACCEPT) mg_tls_init(c, { cert: SERVER, key: KEY });
+    small_app(c, ev);
+  }, null);
+  // six slots: three handshakes that take their time (the peer says nothing yet), three slowloris heads
+  const hs: mg_mock_peer[] = [];
+  for (let i = 0; i < 3; i++) hs.push(r.net.client(8443)!);
+  const loris: mg_mock_peer[] = [];
+  for (let i = 0; i < 3; i++) loris.push(r.open(80, "GET / HTTP/1.1\r\nX: "));
+  r.poll(3);
+  assert.is(r.conns(), 6);
+  r.poll(1, 200);
+  const fresh: mg_mock_peer[] = [];
+  for (let i = 0; i < 4; i++) {
+    fresh.push(r.open(80, "GET /x HTTP/1.1\r\n\r\n"));
+    r.poll(2);
+  }
+  for (const p of loris) assert.ok(p.closed, "the slowloris heads went first");
+  assert.is(status(fresh[2].recv_str()), 200);
+  assert.is(fresh[3].recv_str(), "", "the fourth waits rather than break a handshake");
+  r.poll(1, MG_EVICT_MIN_AGE_MS);
+  r.poll(2);
+  assert.is(status(fresh[3].recv_str()), 200, "then takes an idle keep-alive's slot");
+  for (const p of hs) assert.ok(p.open, "the handshakes kept their slots");
 });
 
 test("every slot being answered: new connections are refused at once, logged once a second, not once each", () => {
