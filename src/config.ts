@@ -142,3 +142,32 @@ export const MG_RPC_REPLY_SIZE = 1024;
 export const MG_ENABLE_TLS = true;
 /** TLS connections alive at once per manager; more fail with MG_EV_ERROR. A board sets what its heap holds. */
 export const MG_MAX_TLS_CONNS = 32;
+
+/** MQTT 3.1.1 and 5 (src/mqtt.ts: client and codec; src/mqtt_broker.ts: the broker). */
+export const MG_ENABLE_MQTT = true;
+/**
+ * QoS 1 and 2 messages in flight per connection and direction: outgoing ones
+ * awaiting their acknowledgement, incoming QoS 2 ones awaiting PUBREL. Sent
+ * as the v5 Receive Maximum. mg_mqtt_pub refuses a QoS 1/2 message when full.
+ */
+export const MG_MQTT_MAX_INFLIGHT = 16;
+/** Bytes an mg_mqtt_session keeps of its in-flight QoS 1/2 PUBLISH packets, to resend them after a reconnect. */
+export const MG_MQTT_SESSION_SIZE = 4096;
+/** v5 topic aliases accepted per connection (Topic Alias Maximum sent in CONNECT/CONNACK); 0 = none. */
+export const MG_MQTT_TOPIC_ALIASES = 4;
+/** Longest topic a topic alias or a broker subscription filter can hold, in bytes. */
+export const MG_MQTT_TOPIC_MAX = 128;
+/** Broker: subscriptions, all clients together. A SUBSCRIBE beyond it is refused per filter (0x80, v5 0x97). */
+export const MG_MQTT_BROKER_SUBS = 64;
+/** Broker: retained messages, and the bytes they may use in all (topic, properties, payload). */
+export const MG_MQTT_BROKER_RETAINED = 32;
+export const MG_MQTT_BROKER_RETAINED_SIZE = 8192;
+/** Broker: longest client id (the spec asks for at least 23) and will (topic, properties, payload) per client. */
+export const MG_MQTT_CLIENT_ID_MAX = 64;
+export const MG_MQTT_WILL_SIZE = 512;
+/**
+ * Broker: how long a PUBLISH may wait for a subscriber whose send buffer (or
+ * in-flight window) is full; its publisher is not read meanwhile (TCP
+ * back-pressure). After that it is dropped for that subscriber.
+ */
+export const MG_MQTT_BROKER_STALL_MS = 2000;

@@ -136,6 +136,12 @@ export class mg_connection {
    * it when a connection starts, so nothing is allocated per connection.
    */
   proto: any = null;
+  /**
+   * MQTT state (src/mqtt.ts), made once per pooled connection and kept
+   * across reuse like proto; apart from it because MQTT also runs over
+   * WebSocket, whose state is in proto.
+   */
+  mqtt: any = null;
 
   constructor(mgr: mg_mgr, io_size: number) {
     this.mgr = mgr;
