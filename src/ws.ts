@@ -84,7 +84,13 @@ export class mg_ws_message {
   flags = 0;
   /** Receiving in pieces (mg_ws_recv_pieces): where data starts within the message. */
   offset = 0;
-  /** Receiving in pieces: bytes of data the handler used; lower it to get the rest again later. */
+  /**
+   * Bytes of data the handler used; lower it to get the rest again later.
+   * In pieces: the rest is offered again. Whole messages: the rest stays at
+   * the front of the buffer, offered again on the next poll or write and in
+   * front of the next message's payload (for a byte stream carried over
+   * WebSocket, such as MQTT, whose packets may be cut across messages).
+   */
   consumed = 0;
   /** 6.x's name: the payload length. */
   get size(): number {
@@ -104,6 +110,7 @@ class WsConn {
   pieces = false;
   asm = 0; // bytes of a fragmented message reassembled at the front of recv
   asm_op = 0; // its opcode, 0 when no message is in progress
+  kept_op = 0; // the opcode of the message whose tail a handler kept (asm > 0 with asm_op 0)
   msg_ofs = 0; // pieces: offset of the next piece within the message
   frame_left = 0; // pieces: payload bytes of the current frame still to come
   frame_fin = false;
@@ -131,7 +138,7 @@ class WsConn {
   ping_at = 0;
   reset(): void {
     this.mode6 = this.pieces = this.close_sent = this.dead = this.frame_fin = false;
-    this.asm = this.asm_op = this.msg_ofs = this.frame_left = this.frame_pos = this.mask_pos = this.u8_need = 0;
+    this.asm = this.asm_op = this.kept_op = this.msg_ofs = this.frame_left = this.frame_pos = this.mask_pos = this.u8_need = 0;
     this.fail_code = this.chk = this.skip = 0;
     this.linger = false;
     this.close_at = this.ping_every = this.ping_timeout = this.last_rx = this.ping_at = 0;
@@ -574,6 +581,7 @@ export function ws_cb(c: mg_connection, ev: number, ev_data: any): void {
   const ws = ws_state(c);
   if (ev === MG_EV_READ || ev === MG_EV_WRITE) {
     if (ws.fail_code !== 0) send_fail_close(c, ws);
+    if (ev === MG_EV_WRITE) offer_kept(c, ws);
     ws_frames(c, ws);
   } else if (ev === MG_EV_POLL) {
     const now = ev_data as number;
@@ -588,6 +596,7 @@ export function ws_cb(c: mg_connection, ev: number, ev_data: any): void {
         if (mg_ws_send(c, "", 0, WEBSOCKET_OP_PING) > 0) ws.ping_at = now;
       }
     }
+    offer_kept(c, ws);
     if (c.recv.len > 0) ws_frames(c, ws);
   } else if (ev === MG_EV_CLOSE) {
     ws.asm = 0;
@@ -922,11 +931,34 @@ function ws_frames(c: mg_connection, ws: WsConn): void {
     msg.flags = 0x80 | ws.asm_op;
     msg.offset = 0;
     msg.consumed = total;
+    ws.kept_op = ws.asm_op;
     ws.asm = 0;
     ws.asm_op = 0;
     mg_call_user(c, ws.mode6 ? MG_EV_WEBSOCKET_FRAME : MG_EV_WS_MSG, msg);
-    if (c.recv.len >= total) mg_iobuf_del(r, 0, total);
+    keep_rest(c, ws, total, ws.mode6 ? total : msg.consumed);
   }
+}
+
+/** After a whole message: drop what the handler used, keep the rest at the front (see mg_ws_message.consumed). */
+function keep_rest(c: mg_connection, ws: WsConn, total: number, used: number): void {
+  if (c.recv.len < total) return; // the handler emptied the buffer (or the connection failed)
+  if (!(used >= 0) || used > total) used = total;
+  mg_iobuf_del(c.recv, 0, used);
+  ws.asm = total - used;
+}
+
+/** Offers the bytes a handler kept from a whole message again (on a poll or a write: it may take them now). */
+function offer_kept(c: mg_connection, ws: WsConn): void {
+  if (ws.asm === 0 || ws.asm_op !== 0 || ws.dead || c.is_closing || ws.pieces) return;
+  const msg = ws.msg;
+  const total = ws.asm;
+  mg_str_set(msg.data, c.recv.buf, 0, total);
+  msg.flags = 0x80 | ws.kept_op;
+  msg.offset = 0;
+  msg.consumed = total;
+  ws.asm = 0;
+  mg_call_user(c, MG_EV_WS_MSG, msg);
+  keep_rest(c, ws, total, msg.consumed);
 }
 
 /**
