@@ -1,0 +1,2171 @@
+// MQTT 3.1.1 (protocol level 4) and 5 (Mongoose's mqtt.c): the packet codec,
+// the client, the server side of mg_mqtt_listen, MQTT over WebSocket, and a
+// reconnect helper, in fixed buffers. The broker is src/mqtt_broker.ts.
+//
+// Where a byte is parsed: mg_mqtt_parse splits one packet (fixed header,
+// remaining length, variable header, v5 properties through prop_check,
+// payload) and checks it against the spec; mqtt_rx walks the packets in
+// c.recv (or in a WebSocket message) and mqtt_packet acts on each one.
+// Packets are built in place in c.send (begin/finish); nothing is copied
+// out or allocated per packet.
+//
+// Beyond Mongoose 7, each documented at its function:
+// - keepalive: a PINGREQ when nothing was sent for 3/4 of the keepalive, an
+//   error and a close when the PINGRESP does not come (Mongoose sends none);
+//   a server closes a client silent for 1.5 keepalives;
+// - QoS 1 and 2 complete both ways within a fixed in-flight table
+//   (MG_MQTT_MAX_INFLIGHT), exactly once for incoming QoS 2, and resent with
+//   DUP after a reconnect to a present session (mg_mqtt_session);
+// - mg_mqtt_client_start: reconnects with backoff and keeps the session;
+// - strict input: every malformed packet is answered per the spec (v5
+//   DISCONNECT with the reason code, v4 a close), the connection is freed
+//   and nothing else is touched;
+// - a packet larger than the buffers is refused, not streamed: a v5 peer is
+//   told the limit (Maximum Packet Size) and one that sends more anyway gets
+//   DISCONNECT 0x95; a v4 peer is closed. mg_mqtt_pub returns false for a
+//   packet that cannot fit. Streaming would need the broker to forward pieces
+//   to every subscriber at once; a device's messages are small.
+// - mg_mqtt_connect("ws://host:port/mqtt", ...) runs all of the above over
+//   WebSocket; Mongoose's own pattern (mg_mqtt_login + mg_ws_wrap on a
+//   mg_ws_connect connection, mg_mqtt_parse on MG_EV_WS_MSG) works as well.
+import {
+  MG_CONNECT_TIMEOUT_MS,
+  MG_ENABLE_HTTP,
+  MG_ENABLE_WS,
+  MG_MQTT_MAX_INFLIGHT,
+  MG_MQTT_SESSION_SIZE,
+  MG_MQTT_TOPIC_ALIASES,
+  MG_MQTT_TOPIC_MAX,
+} from "./config.js";
+import { mg_copy, mg_iobuf_del } from "./iobuf.js";
+import { MG_DEBUG, MG_ERROR, MG_INFO } from "./log.js";
+import {
+  MG_EV_CLOSE,
+  MG_EV_CONNECT,
+  MG_EV_ERROR,
+  MG_EV_MQTT_CMD,
+  MG_EV_MQTT_MSG,
+  MG_EV_MQTT_OPEN,
+  MG_EV_OPEN,
+  MG_EV_POLL,
+  MG_EV_READ,
+  MG_EV_WRITE,
+  MG_EV_WS_MSG,
+  MG_EV_WS_OPEN,
+  mg_call_user,
+  mg_connect_svc,
+  mg_connection,
+  mg_event_handler_t,
+  mg_listen,
+  mg_mgr,
+  mg_mgr_kick,
+} from "./net.js";
+import type { mg_http_message } from "./http.js";
+import { mg_is_str, mg_str, mg_str_set, mg_utf8_len, mg_utf8_put } from "./str.js";
+import { mg_timer, mg_timer_init, mg_timer_unlink, MG_TIMER_ONCE } from "./timer.js";
+import { mg_url_is_ssl } from "./url.js";
+import { mg_random, mg_random_str } from "./util.js";
+import { WEBSOCKET_OP_BINARY, mg_ws_connect, mg_ws_message, mg_ws_upgrade, mg_ws_wrap } from "./ws.js";
+
+export const MQTT_CMD_CONNECT = 1;
+export const MQTT_CMD_CONNACK = 2;
+export const MQTT_CMD_PUBLISH = 3;
+export const MQTT_CMD_PUBACK = 4;
+export const MQTT_CMD_PUBREC = 5;
+export const MQTT_CMD_PUBREL = 6;
+export const MQTT_CMD_PUBCOMP = 7;
+export const MQTT_CMD_SUBSCRIBE = 8;
+export const MQTT_CMD_SUBACK = 9;
+export const MQTT_CMD_UNSUBSCRIBE = 10;
+export const MQTT_CMD_UNSUBACK = 11;
+export const MQTT_CMD_PINGREQ = 12;
+export const MQTT_CMD_PINGRESP = 13;
+export const MQTT_CMD_DISCONNECT = 14;
+export const MQTT_CMD_AUTH = 15;
+
+export const MQTT_PROP_PAYLOAD_FORMAT_INDICATOR = 0x01;
+export const MQTT_PROP_MESSAGE_EXPIRY_INTERVAL = 0x02;
+export const MQTT_PROP_CONTENT_TYPE = 0x03;
+export const MQTT_PROP_RESPONSE_TOPIC = 0x08;
+export const MQTT_PROP_CORRELATION_DATA = 0x09;
+export const MQTT_PROP_SUBSCRIPTION_IDENTIFIER = 0x0b;
+export const MQTT_PROP_SESSION_EXPIRY_INTERVAL = 0x11;
+export const MQTT_PROP_ASSIGNED_CLIENT_IDENTIFIER = 0x12;
+export const MQTT_PROP_SERVER_KEEP_ALIVE = 0x13;
+export const MQTT_PROP_AUTHENTICATION_METHOD = 0x15;
+export const MQTT_PROP_AUTHENTICATION_DATA = 0x16;
+export const MQTT_PROP_REQUEST_PROBLEM_INFORMATION = 0x17;
+export const MQTT_PROP_WILL_DELAY_INTERVAL = 0x18;
+export const MQTT_PROP_REQUEST_RESPONSE_INFORMATION = 0x19;
+export const MQTT_PROP_RESPONSE_INFORMATION = 0x1a;
+export const MQTT_PROP_SERVER_REFERENCE = 0x1c;
+export const MQTT_PROP_REASON_STRING = 0x1f;
+export const MQTT_PROP_RECEIVE_MAXIMUM = 0x21;
+export const MQTT_PROP_TOPIC_ALIAS_MAXIMUM = 0x22;
+export const MQTT_PROP_TOPIC_ALIAS = 0x23;
+export const MQTT_PROP_MAXIMUM_QOS = 0x24;
+export const MQTT_PROP_RETAIN_AVAILABLE = 0x25;
+export const MQTT_PROP_USER_PROPERTY = 0x26;
+export const MQTT_PROP_MAXIMUM_PACKET_SIZE = 0x27;
+export const MQTT_PROP_WILDCARD_SUBSCRIPTION_AVAILABLE = 0x28;
+export const MQTT_PROP_SUBSCRIPTION_IDENTIFIER_AVAILABLE = 0x29;
+export const MQTT_PROP_SHARED_SUBSCRIPTION_AVAILABLE = 0x2a;
+
+export const MQTT_PROP_TYPE_BYTE = 0;
+export const MQTT_PROP_TYPE_STRING = 1;
+export const MQTT_PROP_TYPE_STRING_PAIR = 2;
+export const MQTT_PROP_TYPE_BINARY_DATA = 3;
+export const MQTT_PROP_TYPE_VARIABLE_INT = 4;
+export const MQTT_PROP_TYPE_INT = 5;
+export const MQTT_PROP_TYPE_SHORT = 6;
+
+/** mg_mqtt_parse results. */
+export const MQTT_OK = 0;
+export const MQTT_INCOMPLETE = 1;
+export const MQTT_MALFORMED = 2;
+
+// v5 reason codes mgts sends (MQTT 5 §2.4)
+const RC_NO_SUBSCRIBERS = 0x10;
+const RC_MALFORMED = 0x81;
+const RC_PROTOCOL = 0x82;
+const RC_IMPL = 0x83;
+const RC_KEEPALIVE = 0x8d;
+const RC_TOPIC_NAME = 0x90;
+const RC_ID_NOT_FOUND = 0x92;
+const RC_RECV_MAX = 0x93;
+const RC_ALIAS = 0x94;
+const RC_TOO_LARGE = 0x95;
+
+/** A v5 property (struct mg_mqtt_prop): id, and iv or key/val by its type. */
+export class mg_mqtt_prop {
+  id = 0;
+  /** Byte, two-byte, four-byte and variable byte integer properties. */
+  iv = 0;
+  /** The name of a user property. */
+  key: mg_str | string = "";
+  /** Strings, binary data, and the value of a user property. */
+  val: mg_str | string = "";
+}
+
+/**
+ * Options of mg_mqtt_connect/login, _pub, _sub, _unsub, _disconnect (struct
+ * mg_mqtt_opts). As in Mongoose, topic/message/qos/retain are the will for
+ * CONNECT and the message for PUBLISH. Strings may be JS strings (written as
+ * UTF-8 without allocating) or mg_str views.
+ */
+export class mg_mqtt_opts {
+  user: mg_str | string = "";
+  pass: mg_str | string = "";
+  /** Empty: a random id (20 characters) and a clean session, as Mongoose. */
+  client_id: mg_str | string = "";
+  topic: mg_str | string = "";
+  message: mg_str | string = "";
+  qos = 0;
+  /** 4 (3.1.1, the default) or 5. */
+  version = 4;
+  /** Seconds; 0 = none. mgts pings by itself (see mqtt_tick). */
+  keepalive = 0;
+  /** PUBLISH: resend the message with this id, DUP set (Mongoose's retransmit_id). */
+  retransmit_id = 0;
+  retain = false;
+  clean = false;
+  /** v5 properties of the packet (CONNECT, PUBLISH, SUBSCRIBE, UNSUBSCRIBE, DISCONNECT). */
+  props: mg_mqtt_prop[] | null = null;
+  /** v5 will properties (CONNECT). */
+  will_props: mg_mqtt_prop[] | null = null;
+  /** mgts: SUBSCRIBE v5 options OR'ed with qos: 4 no local, 8 retain as published, 16/32 retain handling 1/2. */
+  sub_options = 0;
+  /** mgts: DISCONNECT v5 reason code. */
+  reason = 0;
+  /**
+   * mgts: the in-flight state to use and keep beyond this connection, so that
+   * QoS 1/2 messages not yet acknowledged are resent after a reconnect
+   * (CONNECT with clean false). mg_mqtt_client_start supplies its own.
+   */
+  session: mg_mqtt_session | null = null;
+}
+
+/**
+ * A received packet (struct mg_mqtt_message): views into the receive buffer,
+ * valid during the event. One object serves every connection.
+ */
+export class mg_mqtt_message {
+  /** PUBLISH: the topic (resolved when it came as a v5 topic alias). CONNECT: the will topic. */
+  topic = mg_str();
+  /** PUBLISH: the payload. CONNECT: the will payload. SUBSCRIBE/UNSUBSCRIBE: the topic list; SUBACK/UNSUBACK: the reason codes. */
+  data = mg_str();
+  /** The whole packet. After MQTT_INCOMPLETE with a complete fixed header, dgram.len is the declared size. */
+  dgram = mg_str();
+  id = 0;
+  cmd = 0;
+  qos = 0;
+  /**
+   * CONNACK's return code (as Mongoose); mgts also sets the v5 reason code of
+   * PUBACK..PUBCOMP, DISCONNECT, AUTH and the first code of SUBACK/UNSUBACK,
+   * and after MQTT_MALFORMED the reason code to answer with (0x81 malformed,
+   * 0x82 protocol error, 0x90 topic name invalid, 0x94 topic alias invalid).
+   * CONNECT: 0, or the return code to refuse an unsupported version with.
+   */
+  ack = 0;
+  /** v5: where the properties start within dgram, and their length. */
+  props_start = 0;
+  props_size = 0;
+  // mgts additions
+  retain = false;
+  dup = false;
+  /** CONNACK: the session present flag. */
+  session_present = false;
+  /** PUBLISH: the v5 Topic Alias it carried (0 = none). */
+  alias = 0;
+  /**
+   * Set to true during MG_EV_MQTT_MSG to have this PUBLISH offered again
+   * later (after the next write, or poll) instead of now: its acknowledgement
+   * waits too, and messages behind it wait; acknowledgements of your own
+   * messages behind it are still taken. For a handler that must publish and
+   * cannot yet (mg_mqtt_pub returned false). Ignored on a broker.
+   */
+  hold = false;
+  // CONNECT (servers)
+  version = 0;
+  keepalive = 0;
+  clean = false;
+  client_id = mg_str();
+  user = mg_str();
+  pass = mg_str();
+  will_props_start = 0;
+  will_props_size = 0;
+  /** CONNECT: user name / password flags (an empty one may be present). */
+  has_user = false;
+  has_pass = false;
+  has_will = false;
+}
+
+// In-flight entry states
+const OUT_PUBACK = 1; // QoS 1 PUBLISH sent, waiting for PUBACK
+const OUT_PUBREC = 2; // QoS 2 PUBLISH sent, waiting for PUBREC
+const OUT_PUBCOMP = 3; // PUBREL sent, waiting for PUBCOMP
+
+/**
+ * In-flight QoS 1/2 state (the MQTT session state of a client, minus the
+ * subscriptions the server keeps): outgoing messages in the order they were
+ * sent, with their bytes so they can be resent after a reconnect, and the
+ * ids of incoming QoS 2 messages waiting for PUBREL (so that a resent one is
+ * not delivered twice). Fixed tables: MG_MQTT_MAX_INFLIGHT entries each way
+ * and store_size bytes. An mgts addition (Mongoose keeps no session state).
+ */
+export class mg_mqtt_session {
+  n = 0;
+  ids = new Uint16Array(MG_MQTT_MAX_INFLIGHT);
+  state = new Uint8Array(MG_MQTT_MAX_INFLIGHT);
+  bofs = new Int32Array(MG_MQTT_MAX_INFLIGHT);
+  blen = new Int32Array(MG_MQTT_MAX_INFLIGHT);
+  store: Uint8Array;
+  used = 0;
+  in_n = 0;
+  in_ids = new Uint16Array(MG_MQTT_MAX_INFLIGHT);
+  next_id = 0;
+  constructor(store_size = MG_MQTT_SESSION_SIZE) {
+    this.store = new Uint8Array(store_size);
+  }
+}
+
+/** Forgets every in-flight message of a session. */
+export function mg_mqtt_session_clear(s: mg_mqtt_session): void {
+  s.n = s.in_n = s.used = 0;
+}
+
+function out_find(s: mg_mqtt_session, id: number): number {
+  for (let i = 0; i < s.n; i++) if (s.ids[i] === id) return i;
+  return -1;
+}
+function in_find(s: mg_mqtt_session, id: number): number {
+  for (let i = 0; i < s.in_n; i++) if (s.in_ids[i] === id) return i;
+  return -1;
+}
+/** Drops the stored bytes of entry i, moving the later ones down. */
+function out_drop_bytes(s: mg_mqtt_session, i: number): void {
+  const n = s.blen[i];
+  if (n === 0) return;
+  s.store.copyWithin(s.bofs[i], s.bofs[i] + n, s.used);
+  for (let j = i + 1; j < s.n; j++) s.bofs[j] -= n;
+  s.used -= n;
+  s.blen[i] = 0;
+}
+function out_remove(s: mg_mqtt_session, i: number): void {
+  out_drop_bytes(s, i);
+  s.ids.copyWithin(i, i + 1, s.n);
+  s.state.copyWithin(i, i + 1, s.n);
+  s.bofs.copyWithin(i, i + 1, s.n);
+  s.blen.copyWithin(i, i + 1, s.n);
+  s.n--;
+}
+function in_remove(s: mg_mqtt_session, i: number): void {
+  s.in_ids.copyWithin(i, i + 1, s.in_n);
+  s.in_n--;
+}
+/** A packet id not in flight (ids skip 0). */
+function next_id(s: mg_mqtt_session): number {
+  for (let k = 0; k < 65536; k++) {
+    s.next_id = s.next_id >= 65535 ? 1 : s.next_id + 1;
+    if (out_find(s, s.next_id) < 0) return s.next_id;
+  }
+  return 0;
+}
+
+// --- parsing ------------------------------------------------------------------
+
+const INCOMPLETE = -1;
+const BAD = -2;
+
+/** A variable byte integer at p (MQTT 5 §1.5.5): its value, INCOMPLETE, or BAD (over 4 bytes, or not minimal). */
+function vint_at(b: Uint8Array, p: number, end: number): number {
+  let v = 0;
+  let mul = 1;
+  for (let k = 0; k < 4; k++) {
+    if (p + k >= end) return INCOMPLETE;
+    const d = b[p + k];
+    v += (d & 127) * mul;
+    if ((d & 128) === 0) return d === 0 && k > 0 ? BAD : v;
+    mul *= 128;
+  }
+  return BAD;
+}
+function vlen(v: number): number {
+  return v < 128 ? 1 : v < 16384 ? 2 : v < 2097152 ? 3 : 4;
+}
+
+/**
+ * Well-formed UTF-8 as MQTT wants it (§1.5.4): no overlong forms, no
+ * surrogates, nothing above U+10FFFF, and no U+0000.
+ */
+export function mg_mqtt_utf8_ok(b: Uint8Array, ofs: number, len: number): boolean {
+  const end = ofs + len;
+  let i = ofs;
+  while (i < end) {
+    const c = b[i];
+    if (c >= 1 && c < 0x80) {
+      i++;
+      continue;
+    }
+    let n: number; // continuation bytes
+    let lo = 0x80;
+    let hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) n = 1;
+    else if (c >= 0xe0 && c <= 0xef) {
+      n = 2;
+      if (c === 0xe0) lo = 0xa0;
+      else if (c === 0xed) hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      n = 3;
+      if (c === 0xf0) lo = 0x90;
+      else if (c === 0xf4) hi = 0x8f;
+    } else return false; // U+0000, a stray continuation byte, 0xc0/0xc1, 0xf5..
+    if (i + n >= end) return false; // cut short
+    const b1 = b[i + 1];
+    if (b1 < lo || b1 > hi) return false;
+    for (let k = 2; k <= n; k++) if ((b[i + k] & 0xc0) !== 0x80) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+/** A topic name for PUBLISH or a will (§4.7): valid UTF-8 without wildcards. */
+function topic_ok(b: Uint8Array, ofs: number, len: number): boolean {
+  for (let i = 0; i < len; i++) {
+    const c = b[ofs + i];
+    if (c === 0x2b || c === 0x23) return false; // '+', '#'
+  }
+  return true;
+}
+
+/**
+ * Whether a topic filter is well formed (§4.7.1): '#' only as the whole last
+ * level, '+' only as a whole level. Its UTF-8 is checked by mg_mqtt_parse.
+ */
+export function mg_mqtt_filter_ok(f: mg_str): boolean {
+  const b = f.buf;
+  const end = f.ofs + f.len;
+  if (f.len === 0) return false;
+  for (let i = f.ofs; i < end; i++) {
+    const c = b[i];
+    if (c !== 0x2b && c !== 0x23) continue;
+    if (i > f.ofs && b[i - 1] !== 0x2f) return false; // preceded by something other than '/'
+    if (c === 0x23) return i === end - 1; // '#' last
+    if (i + 1 < end && b[i + 1] !== 0x2f) return false; // '+' followed by something other than '/'
+  }
+  return true;
+}
+
+/** A v5 property's type, or -1 for an unknown identifier. */
+function prop_type(id: number): number {
+  switch (id) {
+    case 0x01: case 0x17: case 0x19: case 0x24: case 0x25: case 0x28: case 0x29: case 0x2a:
+      return MQTT_PROP_TYPE_BYTE;
+    case 0x13: case 0x21: case 0x22: case 0x23:
+      return MQTT_PROP_TYPE_SHORT;
+    case 0x02: case 0x11: case 0x18: case 0x27:
+      return MQTT_PROP_TYPE_INT;
+    case 0x0b:
+      return MQTT_PROP_TYPE_VARIABLE_INT;
+    case 0x03: case 0x08: case 0x12: case 0x15: case 0x1a: case 0x1c: case 0x1f:
+      return MQTT_PROP_TYPE_STRING;
+    case 0x09: case 0x16:
+      return MQTT_PROP_TYPE_BINARY_DATA;
+    case 0x26:
+      return MQTT_PROP_TYPE_STRING_PAIR;
+  }
+  return -1;
+}
+
+const WILL = 0; // "packet type" of will properties in prop_allowed
+/** Whether property id may appear in packets of type cmd (WILL: will properties), MQTT 5 §2.2.2.2. */
+function prop_allowed(id: number, cmd: number): boolean {
+  let m = 0; // bit per packet type
+  switch (id) {
+    case 0x01: case 0x02: case 0x03: case 0x08: case 0x09:
+      m = (1 << MQTT_CMD_PUBLISH) | (1 << WILL); break;
+    case 0x0b: m = (1 << MQTT_CMD_PUBLISH) | (1 << MQTT_CMD_SUBSCRIBE); break;
+    case 0x11: m = (1 << MQTT_CMD_CONNECT) | (1 << MQTT_CMD_CONNACK) | (1 << MQTT_CMD_DISCONNECT); break;
+    case 0x12: case 0x13: case 0x1a: case 0x24: case 0x25: case 0x28: case 0x29: case 0x2a:
+      m = 1 << MQTT_CMD_CONNACK; break;
+    case 0x15: case 0x16: m = (1 << MQTT_CMD_CONNECT) | (1 << MQTT_CMD_CONNACK) | (1 << MQTT_CMD_AUTH); break;
+    case 0x17: case 0x19: m = 1 << MQTT_CMD_CONNECT; break;
+    case 0x18: m = 1 << WILL; break;
+    case 0x1c: m = (1 << MQTT_CMD_CONNACK) | (1 << MQTT_CMD_DISCONNECT); break;
+    case 0x1f: m = 0xfff0 & ~((1 << MQTT_CMD_SUBSCRIBE) | (1 << MQTT_CMD_UNSUBSCRIBE) | (1 << MQTT_CMD_PINGREQ) | (1 << MQTT_CMD_PINGRESP) | (1 << MQTT_CMD_PUBLISH)) | (1 << MQTT_CMD_CONNACK); break;
+    case 0x21: case 0x22: case 0x27: m = (1 << MQTT_CMD_CONNECT) | (1 << MQTT_CMD_CONNACK); break;
+    case 0x23: m = 1 << MQTT_CMD_PUBLISH; break;
+    case 0x26: m = 0xfffe & ~((1 << MQTT_CMD_PINGREQ) | (1 << MQTT_CMD_PINGRESP)) | (1 << WILL); break;
+  }
+  return (m & (1 << cmd)) !== 0;
+}
+
+/**
+ * Checks the v5 properties at b[p..end) for a packet of type cmd: known ids,
+ * allowed there, well-formed values, no duplicates where one is the limit.
+ * Returns 0, or the reason code (0x81 malformed, 0x82 protocol error, 0x94).
+ * Also notes the Topic Alias (PARSED.alias).
+ */
+function prop_check(b: Uint8Array, p: number, end: number, cmd: number): number {
+  let seen_lo = 0; // ids 0..31 seen
+  let seen_hi = 0; // ids 32..63
+  while (p < end) {
+    const id = b[p]; // every defined id fits one byte (a longer one is unknown anyway)
+    const t = prop_type(id);
+    if (t < 0 || (id & 0x80) !== 0 || !prop_allowed(id, cmd)) return RC_MALFORMED;
+    p++;
+    if (id !== MQTT_PROP_USER_PROPERTY && !(id === MQTT_PROP_SUBSCRIPTION_IDENTIFIER && cmd === MQTT_CMD_PUBLISH)) {
+      const bit = 1 << (id & 31);
+      if (id < 32) {
+        if ((seen_lo & bit) !== 0) return RC_PROTOCOL;
+        seen_lo |= bit;
+      } else {
+        if ((seen_hi & bit) !== 0) return RC_PROTOCOL;
+        seen_hi |= bit;
+      }
+    }
+    let v = 0;
+    if (t === MQTT_PROP_TYPE_BYTE) {
+      if (p + 1 > end) return RC_MALFORMED;
+      v = b[p++];
+      if (v > 1) return RC_PROTOCOL; // every byte property is 0 or 1 (Maximum QoS too)
+    } else if (t === MQTT_PROP_TYPE_SHORT) {
+      if (p + 2 > end) return RC_MALFORMED;
+      v = (b[p] << 8) | b[p + 1];
+      p += 2;
+      if (v === 0 && id === MQTT_PROP_RECEIVE_MAXIMUM) return RC_PROTOCOL;
+      if (id === MQTT_PROP_TOPIC_ALIAS) {
+        if (v === 0) return RC_ALIAS;
+        PARSED_ALIAS = v;
+      }
+    } else if (t === MQTT_PROP_TYPE_INT) {
+      if (p + 4 > end) return RC_MALFORMED;
+      v = b[p] * 16777216 + (b[p + 1] << 16) + (b[p + 2] << 8) + b[p + 3];
+      p += 4;
+      if (v === 0 && id === MQTT_PROP_MAXIMUM_PACKET_SIZE) return RC_PROTOCOL;
+    } else if (t === MQTT_PROP_TYPE_VARIABLE_INT) {
+      v = vint_at(b, p, end);
+      if (v < 0) return RC_MALFORMED;
+      p += vlen(v);
+      if (v === 0) return RC_PROTOCOL;
+    } else {
+      // strings and binary data: a two-byte length; a pair is two strings
+      for (let k = t === MQTT_PROP_TYPE_STRING_PAIR ? 2 : 1; k > 0; k--) {
+        if (p + 2 > end) return RC_MALFORMED;
+        const n = (b[p] << 8) | b[p + 1];
+        p += 2;
+        if (p + n > end) return RC_MALFORMED;
+        if (t !== MQTT_PROP_TYPE_BINARY_DATA && !mg_mqtt_utf8_ok(b, p, n)) return RC_MALFORMED;
+        p += n;
+      }
+    }
+  }
+  return 0;
+}
+// Set by prop_check (a module let stays writable when the module is preloaded).
+let PARSED_ALIAS = 0;
+
+function bad(m: mg_mqtt_message, reason: number): number {
+  m.ack = reason;
+  return MQTT_MALFORMED;
+}
+
+/** Reads the v5 property length at p and checks the properties; the end offset, or < 0 (reason code negated). */
+function props_at(b: Uint8Array, m: mg_mqtt_message, p: number, end: number, cmd: number): number {
+  const n = vint_at(b, p, end);
+  if (n < 0 || p + vlen(n) + n > end) return -RC_MALFORMED;
+  const s = p + vlen(n);
+  m.props_start = s - m.dgram.ofs;
+  m.props_size = n;
+  const r = prop_check(b, s, s + n, cmd);
+  return r !== 0 ? -r : s + n;
+}
+
+/**
+ * Parses one packet at buf[ofs..ofs+len) (mg_mqtt_parse): MQTT_OK with m
+ * filled, MQTT_INCOMPLETE, or MQTT_MALFORMED with m.ack the v5 reason code.
+ * version (4 or 5) says how to read the packets that differ (CONNECT tells
+ * its own). TypeScript adaptation: an optional ofs follows m, as C passes a
+ * pointer.
+ *
+ * Stricter than Mongoose (which checks only the length's 4-byte limit): the
+ * fixed header's flags per type, QoS 3, DUP on QoS 0, a non-minimal length,
+ * packet id 0, invalid UTF-8 (and U+0000), wildcards or an empty topic in
+ * PUBLISH, lengths that do not add up, v5 properties (known, allowed in the
+ * packet, not repeated, values in range), reserved bits, and AUTH in v4.
+ */
+export function mg_mqtt_parse(buf: Uint8Array, len: number, version: number, m: mg_mqtt_message, ofs = 0): number {
+  m.cmd = m.qos = m.id = m.ack = m.props_start = m.props_size = m.alias = 0;
+  m.retain = m.dup = m.session_present = m.hold = false;
+  mg_str_set(m.topic, buf, ofs, 0);
+  mg_str_set(m.data, buf, ofs, 0);
+  mg_str_set(m.dgram, buf, ofs, 0);
+  if (len < 1) return MQTT_INCOMPLETE;
+  const b0 = buf[ofs];
+  const cmd = b0 >> 4;
+  const flags = b0 & 15;
+  m.cmd = cmd;
+  // the flags each type must carry (§2.1.3); PUBLISH's are its DUP, QoS and RETAIN
+  if (cmd === 0 || (cmd === MQTT_CMD_AUTH && version !== 5)) return bad(m, RC_MALFORMED);
+  if (cmd === MQTT_CMD_PUBLISH) {
+    m.qos = (flags >> 1) & 3;
+    m.dup = (flags & 8) !== 0;
+    m.retain = (flags & 1) !== 0;
+    if (m.qos === 3 || (m.qos === 0 && m.dup)) return bad(m, RC_MALFORMED);
+  } else if (flags !== (cmd === MQTT_CMD_PUBREL || cmd === MQTT_CMD_SUBSCRIBE || cmd === MQTT_CMD_UNSUBSCRIBE ? 2 : 0)) {
+    return bad(m, RC_MALFORMED);
+  }
+  const rem = vint_at(buf, ofs + 1, ofs + len);
+  if (rem === BAD) return bad(m, RC_MALFORMED);
+  if (rem === INCOMPLETE) return MQTT_INCOMPLETE;
+  const hl = 1 + vlen(rem);
+  const total = hl + rem;
+  mg_str_set(m.dgram, buf, ofs, total);
+  if (len < total) return MQTT_INCOMPLETE;
+  const b = buf;
+  let p = ofs + hl;
+  const end = ofs + total;
+  const v5 = version === 5;
+  switch (cmd) {
+    case MQTT_CMD_CONNECT:
+      return parse_connect(b, m, p, end);
+    case MQTT_CMD_CONNACK: {
+      if (rem < 2 || (!v5 && rem !== 2) || (v5 && rem < 3)) return bad(m, RC_MALFORMED);
+      if ((b[p] & 0xfe) !== 0) return bad(m, RC_MALFORMED);
+      m.session_present = (b[p] & 1) !== 0;
+      m.ack = b[p + 1];
+      p += 2;
+      if (v5) {
+        p = props_at(b, m, p, end, cmd);
+        if (p < 0) return bad(m, -p);
+      }
+      return p === end ? MQTT_OK : bad(m, RC_MALFORMED);
+    }
+    case MQTT_CMD_PUBLISH: {
+      if (p + 2 > end) return bad(m, RC_MALFORMED);
+      const tl = (b[p] << 8) | b[p + 1];
+      p += 2;
+      if (p + tl > end) return bad(m, RC_MALFORMED);
+      mg_str_set(m.topic, b, p, tl);
+      if (!mg_mqtt_utf8_ok(b, p, tl)) return bad(m, RC_MALFORMED);
+      if (!topic_ok(b, p, tl)) return bad(m, RC_TOPIC_NAME);
+      p += tl;
+      if (m.qos > 0) {
+        if (p + 2 > end) return bad(m, RC_MALFORMED);
+        m.id = (b[p] << 8) | b[p + 1];
+        p += 2;
+        if (m.id === 0) return bad(m, RC_MALFORMED);
+      }
+      if (v5) {
+        PARSED_ALIAS = 0;
+        p = props_at(b, m, p, end, cmd);
+        if (p < 0) return bad(m, -p);
+        m.alias = PARSED_ALIAS;
+      }
+      // an empty topic is only allowed as a v5 alias's reuse
+      if (tl === 0 && m.alias === 0) return bad(m, v5 ? RC_PROTOCOL : RC_MALFORMED);
+      mg_str_set(m.data, b, p, end - p);
+      return MQTT_OK;
+    }
+    case MQTT_CMD_PUBACK:
+    case MQTT_CMD_PUBREC:
+    case MQTT_CMD_PUBREL:
+    case MQTT_CMD_PUBCOMP: {
+      if (rem < 2 || (!v5 && rem !== 2)) return bad(m, RC_MALFORMED);
+      m.id = (b[p] << 8) | b[p + 1];
+      if (m.id === 0) return bad(m, RC_MALFORMED);
+      p += 2;
+      if (p < end) m.ack = b[p++];
+      if (p < end) {
+        p = props_at(b, m, p, end, cmd);
+        if (p < 0) return bad(m, -p);
+      }
+      return p === end ? MQTT_OK : bad(m, RC_MALFORMED);
+    }
+    case MQTT_CMD_SUBSCRIBE:
+    case MQTT_CMD_UNSUBSCRIBE:
+    case MQTT_CMD_SUBACK:
+    case MQTT_CMD_UNSUBACK: {
+      if (p + 2 > end) return bad(m, RC_MALFORMED);
+      m.id = (b[p] << 8) | b[p + 1];
+      if (m.id === 0) return bad(m, RC_MALFORMED);
+      p += 2;
+      if (v5) {
+        p = props_at(b, m, p, end, cmd);
+        if (p < 0) return bad(m, -p);
+      }
+      mg_str_set(m.data, b, p, end - p);
+      if (cmd === MQTT_CMD_UNSUBACK && !v5) return p === end ? MQTT_OK : bad(m, RC_MALFORMED);
+      if (p === end) return bad(m, RC_PROTOCOL); // at least one topic or reason code (§3.8.3, §3.10.3)
+      if (cmd === MQTT_CMD_SUBACK || cmd === MQTT_CMD_UNSUBACK) {
+        m.ack = b[p];
+        return MQTT_OK;
+      }
+      // the topic list: each a UTF-8 string (and SUBSCRIBE's options byte)
+      const sub = cmd === MQTT_CMD_SUBSCRIBE;
+      let first = true;
+      while (p < end) {
+        if (p + 2 > end) return bad(m, RC_MALFORMED);
+        const n = (b[p] << 8) | b[p + 1];
+        p += 2;
+        if (p + n + (sub ? 1 : 0) > end || n === 0) return bad(m, RC_MALFORMED);
+        if (!mg_mqtt_utf8_ok(b, p, n)) return bad(m, RC_MALFORMED);
+        if (first) mg_str_set(m.topic, b, p, n);
+        p += n;
+        if (sub) {
+          const o = b[p++];
+          // v4: only the QoS bits; v5: bits 6-7 reserved, QoS and retain handling below 3
+          if ((o & 3) === 3 || (!v5 && (o & 0xfc) !== 0) || (v5 && ((o & 0xc0) !== 0 || (o & 0x30) === 0x30))) return bad(m, RC_MALFORMED);
+          if (first) m.qos = o & 3;
+        }
+        first = false;
+      }
+      return MQTT_OK;
+    }
+    case MQTT_CMD_PINGREQ:
+    case MQTT_CMD_PINGRESP:
+      return rem === 0 ? MQTT_OK : bad(m, RC_MALFORMED);
+    case MQTT_CMD_DISCONNECT:
+    case MQTT_CMD_AUTH: {
+      if (!v5) return rem === 0 ? MQTT_OK : bad(m, RC_MALFORMED);
+      if (p < end) m.ack = b[p++];
+      if (p < end) {
+        p = props_at(b, m, p, end, cmd);
+        if (p < 0) return bad(m, -p);
+      }
+      return p === end ? MQTT_OK : bad(m, RC_MALFORMED);
+    }
+  }
+  return bad(m, RC_MALFORMED);
+}
+
+/** A two-byte-length string at p into s; the offset after it, or -1. */
+function str_at(b: Uint8Array, p: number, end: number, s: mg_str, utf8: boolean): number {
+  if (p + 2 > end) return -1;
+  const n = (b[p] << 8) | b[p + 1];
+  if (p + 2 + n > end) return -1;
+  if (utf8 && !mg_mqtt_utf8_ok(b, p + 2, n)) return -1;
+  mg_str_set(s, b, p + 2, n);
+  return p + 2 + n;
+}
+
+/** CONNECT (§3.1): protocol name and level, flags, keepalive, properties, then the payload. */
+function parse_connect(b: Uint8Array, m: mg_mqtt_message, p: number, end: number): number {
+  m.version = m.keepalive = m.will_props_start = m.will_props_size = 0;
+  m.clean = m.has_user = m.has_pass = m.has_will = false;
+  mg_str_set(m.client_id, b, p, 0);
+  mg_str_set(m.user, b, p, 0);
+  mg_str_set(m.pass, b, p, 0);
+  if (p + 2 > end) return bad(m, RC_MALFORMED);
+  const nl = (b[p] << 8) | b[p + 1];
+  const name = p + 2;
+  if (name + nl + 1 > end) return bad(m, RC_MALFORMED);
+  const level = b[name + nl];
+  m.version = level;
+  const mqtt = nl === 4 && b[name] === 77 && b[name + 1] === 81 && b[name + 2] === 84 && b[name + 3] === 84; // "MQTT"
+  const mqisdp = nl === 6 && b[name] === 77 && b[name + 1] === 81 && b[name + 2] === 73; // "MQIsdp" (3.1)
+  if (!mqtt && !mqisdp) return bad(m, RC_MALFORMED);
+  if (!mqtt || (level !== 4 && level !== 5)) {
+    m.ack = level > 5 ? 0x84 : 0x01; // refused with CONNACK: unsupported version
+    return MQTT_OK;
+  }
+  p = name + nl + 1;
+  if (p + 3 > end) return bad(m, RC_MALFORMED);
+  const f = b[p];
+  m.keepalive = (b[p + 1] << 8) | b[p + 2];
+  p += 3;
+  const will = (f & 4) !== 0;
+  const wq = (f >> 3) & 3;
+  // reserved bit, will QoS/retain without a will, will QoS 3, (v4) a password without a user name
+  if ((f & 1) !== 0 || (!will && (f & 0x38) !== 0) || wq === 3 || (level === 4 && (f & 0xc0) === 0x40)) return bad(m, RC_MALFORMED);
+  m.clean = (f & 2) !== 0;
+  m.has_will = will;
+  m.has_user = (f & 0x80) !== 0;
+  m.has_pass = (f & 0x40) !== 0;
+  m.qos = will ? wq : 0;
+  m.retain = will && (f & 0x20) !== 0;
+  if (level === 5) {
+    p = props_at(b, m, p, end, MQTT_CMD_CONNECT);
+    if (p < 0) return bad(m, -p);
+  }
+  p = str_at(b, p, end, m.client_id, true);
+  if (p < 0) return bad(m, RC_MALFORMED);
+  if (will) {
+    if (level === 5) {
+      const n = vint_at(b, p, end);
+      if (n < 0 || p + vlen(n) + n > end) return bad(m, RC_MALFORMED);
+      const s = p + vlen(n);
+      const r = prop_check(b, s, s + n, WILL);
+      if (r !== 0) return bad(m, r);
+      m.will_props_start = s - m.dgram.ofs;
+      m.will_props_size = n;
+      p = s + n;
+    }
+    p = str_at(b, p, end, m.topic, true);
+    if (p < 0) return bad(m, RC_MALFORMED);
+    if (m.topic.len === 0 || !topic_ok(b, m.topic.ofs, m.topic.len)) return bad(m, level === 5 ? RC_TOPIC_NAME : RC_MALFORMED);
+    p = str_at(b, p, end, m.data, false);
+    if (p < 0) return bad(m, RC_MALFORMED);
+  }
+  if (m.has_user) {
+    p = str_at(b, p, end, m.user, true);
+    if (p < 0) return bad(m, RC_MALFORMED);
+  }
+  if (m.has_pass) {
+    p = str_at(b, p, end, m.pass, false);
+    if (p < 0) return bad(m, RC_MALFORMED);
+  }
+  return p === end ? MQTT_OK : bad(m, RC_MALFORMED);
+}
+
+/**
+ * Iterates the v5 properties of a parsed packet (mg_mqtt_next_prop): call
+ * with ofs 0, then with what it returned, until it returns 0. Fills prop
+ * (strings as views into the packet).
+ */
+export function mg_mqtt_next_prop(m: mg_mqtt_message, prop: mg_mqtt_prop, ofs: number): number {
+  return next_prop(m, m.props_start, m.props_size, prop, ofs);
+}
+
+/** The same over a CONNECT's will properties. An mgts addition, for servers. */
+export function mg_mqtt_next_will_prop(m: mg_mqtt_message, prop: mg_mqtt_prop, ofs: number): number {
+  return next_prop(m, m.will_props_start, m.will_props_size, prop, ofs);
+}
+
+function next_prop(m: mg_mqtt_message, start: number, size: number, prop: mg_mqtt_prop, ofs: number): number {
+  if (ofs >= size) return 0;
+  const b = m.dgram.buf;
+  let p = m.dgram.ofs + start + ofs;
+  const id = b[p++];
+  prop.id = id;
+  prop.iv = 0;
+  const t = prop_type(id);
+  if (t === MQTT_PROP_TYPE_BYTE) prop.iv = b[p++];
+  else if (t === MQTT_PROP_TYPE_SHORT) {
+    prop.iv = (b[p] << 8) | b[p + 1];
+    p += 2;
+  } else if (t === MQTT_PROP_TYPE_INT) {
+    prop.iv = b[p] * 16777216 + (b[p + 1] << 16) + (b[p + 2] << 8) + b[p + 3];
+    p += 4;
+  } else if (t === MQTT_PROP_TYPE_VARIABLE_INT) {
+    prop.iv = vint_at(b, p, p + 4);
+    p += vlen(prop.iv);
+  } else if (t >= 0) {
+    const val = mg_is_str(prop.val) ? prop.val : (prop.val = mg_str());
+    if (t === MQTT_PROP_TYPE_STRING_PAIR) {
+      const key = mg_is_str(prop.key) ? prop.key : (prop.key = mg_str());
+      p = str_at(b, p, p + 65537, key, false);
+    }
+    p = str_at(b, p, p + 65537, val, false);
+  }
+  const next = p - m.dgram.ofs - start;
+  return next > ofs && next <= size ? next : 0;
+}
+
+/**
+ * Iterates the topic filters of a parsed SUBSCRIBE or UNSUBSCRIBE: call with
+ * ofs 0, then with what it returned, until it returns 0. topic is pointed at
+ * the filter; the return value's companion, the SUBSCRIBE options byte
+ * (QoS in bits 0-1), is left in m.qos. An mgts addition (Mongoose 7.0-7.5
+ * had mg_mqtt_next_sub).
+ */
+export function mg_mqtt_next_sub(m: mg_mqtt_message, topic: mg_str, ofs: number): number {
+  const d = m.data;
+  if (ofs + 2 > d.len) return 0;
+  const b = d.buf;
+  const p = d.ofs + ofs;
+  const n = (b[p] << 8) | b[p + 1];
+  mg_str_set(topic, b, p + 2, n);
+  let next = ofs + 2 + n;
+  if (m.cmd === MQTT_CMD_SUBSCRIBE) m.qos = b[d.ofs + next++];
+  return next;
+}
+
+// --- building packets -----------------------------------------------------------
+
+type text = mg_str | string;
+
+function tlen(s: text | null): number {
+  if (s === null) return 0;
+  return typeof s === "string" ? mg_utf8_len(s) : s.len;
+}
+function put_u16(b: Uint8Array, o: number, v: number): number {
+  b[o] = (v >> 8) & 255;
+  b[o + 1] = v & 255;
+  return o + 2;
+}
+function put_u32(b: Uint8Array, o: number, v: number): number {
+  b[o] = (v >>> 24) & 255;
+  b[o + 1] = (v >>> 16) & 255;
+  b[o + 2] = (v >>> 8) & 255;
+  b[o + 3] = v & 255;
+  return o + 4;
+}
+function put_vint(b: Uint8Array, o: number, v: number): number {
+  for (;;) {
+    const d = v % 128;
+    v = (v - d) / 128;
+    if (v === 0) {
+      b[o++] = d;
+      return o;
+    }
+    b[o++] = d | 128;
+  }
+}
+/** The bytes of s (n of them, measured by the caller), without a length. */
+function put_raw(b: Uint8Array, o: number, s: text, n: number): number {
+  if (typeof s === "string") mg_utf8_put(s, b, o, n);
+  else mg_copy(b, o, s.buf, s.ofs, n);
+  return o + n;
+}
+/** A two-byte length, then the bytes of s. */
+function put_str(b: Uint8Array, o: number, s: text, n: number): number {
+  return put_raw(b, put_u16(b, o, n), s, n);
+}
+
+/** The bytes v5 properties take (without their length). */
+function props_size(props: mg_mqtt_prop[] | null): number {
+  if (props === null) return 0;
+  let n = 0;
+  for (let i = 0; i < props.length; i++) {
+    const p = props[i];
+    const t = prop_type(p.id);
+    n += 1;
+    if (t === MQTT_PROP_TYPE_BYTE) n += 1;
+    else if (t === MQTT_PROP_TYPE_SHORT) n += 2;
+    else if (t === MQTT_PROP_TYPE_INT) n += 4;
+    else if (t === MQTT_PROP_TYPE_VARIABLE_INT) n += vlen(p.iv);
+    else if (t === MQTT_PROP_TYPE_STRING_PAIR) n += 4 + tlen(p.key) + tlen(p.val);
+    else n += 2 + tlen(p.val);
+  }
+  return n;
+}
+function put_props(b: Uint8Array, o: number, props: mg_mqtt_prop[] | null): number {
+  if (props === null) return o;
+  for (let i = 0; i < props.length; i++) {
+    const p = props[i];
+    const t = prop_type(p.id);
+    b[o++] = p.id;
+    if (t === MQTT_PROP_TYPE_BYTE) b[o++] = p.iv;
+    else if (t === MQTT_PROP_TYPE_SHORT) o = put_u16(b, o, p.iv);
+    else if (t === MQTT_PROP_TYPE_INT) o = put_u32(b, o, p.iv);
+    else if (t === MQTT_PROP_TYPE_VARIABLE_INT) o = put_vint(b, o, p.iv);
+    else {
+      if (t === MQTT_PROP_TYPE_STRING_PAIR) o = put_str(b, o, p.key, tlen(p.key));
+      o = put_str(b, o, p.val, tlen(p.val));
+    }
+  }
+  return o;
+}
+function has_prop(props: mg_mqtt_prop[] | null, id: number): boolean {
+  if (props !== null) for (let i = 0; i < props.length; i++) if (props[i].id === id) return true;
+  return false;
+}
+
+/** Bytes of the WebSocket header mg_ws_wrap puts before n bytes. */
+function ws_overhead(n: number, client: boolean): number {
+  return (n < 126 ? 2 : n < 65536 ? 4 : 10) + (client ? 4 : 0);
+}
+
+/** Where the packet being built started in c.send (begin/finish are never nested). */
+let pkt_start = 0;
+
+/**
+ * Starts a packet of rem bytes after its fixed header in c.send: returns the
+ * offset its body goes at, or -1 when it does not fit now (with the
+ * WebSocket header, when the connection carries MQTT over WebSocket), or is
+ * larger than the peer's v5 Maximum Packet Size.
+ */
+function begin(c: mg_connection, st: MqttConn | null, b0: number, rem: number): number {
+  const s = c.send;
+  const total = 1 + vlen(rem) + rem;
+  const ws = st !== null && st.over_ws ? ws_overhead(total, c.is_client) : 0;
+  if (rem > 268435455 || s.len + total + ws > s.size) return -1;
+  if (st !== null && st.peer_max_packet > 0 && total > st.peer_max_packet) return -1;
+  pkt_start = s.len;
+  s.buf[s.len] = b0;
+  return put_vint(s.buf, s.len + 1, rem);
+}
+/** Ends the packet begun by begin at end: frames it for WebSocket, notes the time, wakes the loop. */
+function finish(c: mg_connection, st: MqttConn | null, end: number): void {
+  c.send.len = end;
+  if (st !== null) {
+    if (MG_ENABLE_WS && MG_ENABLE_HTTP && st.over_ws) mg_ws_wrap(c, end - pkt_start, WEBSOCKET_OP_BINARY);
+    st.last_tx = c.mgr.hal!.millis();
+  }
+  mg_mgr_kick(c.mgr);
+}
+/** Room for a packet of rem bytes (see begin), without starting it. */
+function fits(c: mg_connection, st: MqttConn | null, rem: number): boolean {
+  const total = 1 + vlen(rem) + rem;
+  return c.send.len + total + (st !== null && st.over_ws ? ws_overhead(total, c.is_client) : 0) <= c.send.size;
+}
+
+/**
+ * Writes a fixed header (mg_mqtt_send_header): the packet's len bytes follow
+ * with mg_send. On a connection carrying MQTT over WebSocket, wrap the whole
+ * packet with mg_ws_wrap afterwards. Returns false when it does not fit.
+ */
+export function mg_mqtt_send_header(c: mg_connection, cmd: number, flags: number, len: number): boolean {
+  const o = begin(c, null, (cmd << 4) | (flags & 15), len);
+  if (o < 0) return false;
+  c.send.len = o;
+  mg_mqtt_active(c)?.touch(c);
+  return true;
+}
+
+/** A packet of just an id, and on v5 a reason code unless it is 0 (PUBACK..PUBCOMP). */
+function send_ack(c: mg_connection, st: MqttConn | null, cmd: number, id: number, reason: number): boolean {
+  const v5 = c.is_mqtt5 && reason !== 0;
+  const o = begin(c, st, (cmd << 4) | (cmd === MQTT_CMD_PUBREL ? 2 : 0), v5 ? 3 : 2);
+  if (o < 0) return false;
+  const b = c.send.buf;
+  let e = put_u16(b, o, id);
+  if (v5) b[e++] = reason;
+  finish(c, st, e);
+  return true;
+}
+/** A packet with no variable header (PINGREQ, PINGRESP, a v4 DISCONNECT). */
+function send_empty(c: mg_connection, st: MqttConn | null, cmd: number): boolean {
+  const o = begin(c, st, cmd << 4, 0);
+  if (o < 0) return false;
+  finish(c, st, o);
+  return true;
+}
+/** A v5 DISCONNECT with a reason code (no properties), or a v4 one. */
+function send_disconnect(c: mg_connection, st: MqttConn | null, reason: number, props: mg_mqtt_prop[] | null): boolean {
+  if (!c.is_mqtt5) return send_empty(c, st, MQTT_CMD_DISCONNECT);
+  const ps = props_size(props);
+  const o = begin(c, st, MQTT_CMD_DISCONNECT << 4, 1 + vlen(ps) + ps);
+  if (o < 0) return false;
+  const b = c.send.buf;
+  b[o] = reason;
+  finish(c, st, put_props(b, put_vint(b, o + 1, ps), props));
+  return true;
+}
+
+// --- per-connection state ----------------------------------------------------------
+
+/** Hooks a broker (src/mqtt_broker.ts) plugs into the server side of a connection. */
+export interface MqttBrokerHooks {
+  /** CONNECT arrived (valid): answer it. */
+  on_connect(c: mg_connection, st: MqttConn, m: mg_mqtt_message): void;
+  /** PUBLISH arrived: route it. Returns its v5 reason code (0, 0x10, 0x97...) or -1 to hold it (subscribers full). */
+  on_publish(c: mg_connection, st: MqttConn, m: mg_mqtt_message): number;
+  on_subscribe(c: mg_connection, st: MqttConn, m: mg_mqtt_message): boolean;
+  on_unsubscribe(c: mg_connection, st: MqttConn, m: mg_mqtt_message): boolean;
+  /** DISCONNECT arrived (the will is dropped unless the reason is 0x04). */
+  on_disconnect(c: mg_connection, st: MqttConn, m: mg_mqtt_message): void;
+  /** The connection is closing. */
+  on_close(c: mg_connection, st: MqttConn): void;
+  /** A poll or (wrote) a write: deliver what waits. */
+  on_tick(c: mg_connection, st: MqttConn, wrote: boolean): void;
+}
+
+/**
+ * MQTT state of one pooled connection, made once (mqtt_init) and reset when
+ * a connection starts using it; id tells which connection it belongs to.
+ */
+export class MqttConn {
+  id = 0;
+  server = false;
+  version = 4;
+  over_ws = false;
+  /** MQTT over WebSocket: the user's handler (c.fn is ws_fn, which passes every other event on). */
+  user_fn: mg_event_handler_t | null = null;
+  /** Over WebSocket, the client's options until the handshake is done and CONNECT can go. */
+  opts: mg_mqtt_opts | null = null;
+  connected = false;
+  disconnected = false; // a DISCONNECT was sent or received
+  dead = false; // a protocol error: input is dropped until the close
+  close_at = 0;
+  t0 = 0; // connection (or WebSocket) established
+  keepalive_ms = 0;
+  last_rx = 0;
+  last_tx = 0;
+  ping_at = 0;
+  held = false; // a PUBLISH at the front of the input waits (mg_mqtt_message.hold, or a broker's full subscribers)
+  held_at = 0;
+  held_full = false; // held with a full receive buffer: c.is_full set
+  resend = -1; // next session entry to resend after a CONNACK with a present session
+  untracked = false; // a v4 peer exceeded the QoS 2 table: logged once
+  // the peer's v5 limits
+  peer_recv_max = 65535;
+  peer_max_packet = 0;
+  peer_max_qos = 2;
+  peer_retain = true;
+  peer_aliases = 0;
+  s: mg_mqtt_session;
+  own: mg_mqtt_session;
+  alias_len = new Uint16Array(MG_MQTT_TOPIC_ALIASES + 1);
+  alias_buf = new Uint8Array(MG_MQTT_TOPIC_ALIASES * MG_MQTT_TOPIC_MAX);
+  client: mg_mqtt_client | null = null;
+  broker: MqttBrokerHooks | null = null;
+  /** Broker state of this pooled connection (src/mqtt_broker.ts). */
+  bc: any = null;
+  constructor() {
+    this.own = new mg_mqtt_session(0);
+    this.s = this.own;
+  }
+  /** Notes that a packet went out (mg_mqtt_send_header and raw writers). */
+  touch(c: mg_connection): void {
+    this.last_tx = c.mgr.hal!.millis();
+  }
+}
+
+/** Makes the MQTT state of every pooled connection (once per manager). */
+export function mqtt_init(mgr: mg_mgr): void {
+  for (let i = 0; i < mgr.pool.length; i++) {
+    if (mgr.pool[i].mqtt === null) mgr.pool[i].mqtt = new MqttConn();
+  }
+}
+
+/** The MQTT state of c if MQTT runs on it (made by mgts), else null. An mgts internal shared with the broker. */
+export function mg_mqtt_active(c: mg_connection): MqttConn | null {
+  const st = c.mqtt as MqttConn | null;
+  return st !== null && st.id === c.id ? st : null;
+}
+
+/** Resets c's MQTT state for a new connection. */
+function mqtt_start(c: mg_connection, server: boolean): MqttConn {
+  const st = c.mqtt as MqttConn;
+  const now = c.mgr.hal!.millis();
+  st.id = c.id;
+  st.server = server;
+  st.version = 4;
+  st.over_ws = false;
+  st.user_fn = null;
+  st.opts = null;
+  st.connected = st.disconnected = st.dead = st.held = st.held_full = st.untracked = false;
+  st.close_at = st.keepalive_ms = st.ping_at = st.held_at = 0;
+  st.t0 = st.last_rx = st.last_tx = now;
+  st.resend = -1;
+  st.peer_recv_max = 65535;
+  st.peer_max_packet = 0;
+  st.peer_max_qos = 2;
+  st.peer_retain = true;
+  st.peer_aliases = 0;
+  st.own.n = st.own.in_n = st.own.used = 0;
+  st.s = st.own;
+  st.alias_len.fill(0);
+  st.client = null;
+  st.broker = null;
+  return st;
+}
+
+// Module state made on first use: a module let stays writable after preload.
+class Shared {
+  msg = new mg_mqtt_message();
+  prop = new mg_mqtt_prop();
+  id = new Uint8Array(20); // a random client id
+  raw = new mg_mqtt_session(0); // packet ids for connections without MQTT state (Mongoose's mgr-wide counter)
+  // mg_mqtt_connect over WebSocket: the user's handler while the connection is being made
+  pending_fn: mg_event_handler_t | null = null;
+}
+let SH: Shared | null = null;
+function sh(): Shared {
+  return (SH ??= new Shared());
+}
+
+// --- what a broker sends (src/mqtt_broker.ts builds no bytes itself) ------------
+
+/** A message a broker forwards: views of its topic, v5 properties and payload. */
+export class MqttOut {
+  topic = mg_str();
+  props = mg_str();
+  data = mg_str();
+  /** Seconds since it was stored (retained): taken off its Message Expiry Interval. */
+  elapsed = 0;
+  /** v5 subscription identifiers to send with it. */
+  ids = new Uint32Array(4);
+  nids = 0;
+}
+
+/**
+ * Copies v5 properties from src to dst at o (or only measures them when dst
+ * is null), leaving out the ones that belong to one hop (Topic Alias,
+ * Subscription Identifier) or to a will (Will Delay Interval), and taking
+ * elapsed seconds off a Message Expiry Interval. Returns the bytes.
+ */
+export function mqtt_props_copy(src: mg_str, dst: Uint8Array | null, o: number, elapsed: number): number {
+  const b = src.buf;
+  const end = src.ofs + src.len;
+  let p = src.ofs;
+  let n = 0;
+  while (p < end) {
+    const id = b[p];
+    const t = prop_type(id);
+    let l = 1;
+    if (t === MQTT_PROP_TYPE_BYTE) l += 1;
+    else if (t === MQTT_PROP_TYPE_SHORT) l += 2;
+    else if (t === MQTT_PROP_TYPE_INT) l += 4;
+    else if (t === MQTT_PROP_TYPE_VARIABLE_INT) l += vlen(vint_at(b, p + 1, end));
+    else {
+      l += 2 + ((b[p + 1] << 8) | b[p + 2]);
+      if (t === MQTT_PROP_TYPE_STRING_PAIR) l += 2 + ((b[p + l] << 8) | b[p + l + 1]);
+    }
+    if (t < 0) return n; // cannot happen: checked on receipt
+    if (id !== MQTT_PROP_TOPIC_ALIAS && id !== MQTT_PROP_SUBSCRIPTION_IDENTIFIER && id !== MQTT_PROP_WILL_DELAY_INTERVAL) {
+      if (dst !== null) {
+        mg_copy(dst, o + n, b, p, l);
+        if (id === MQTT_PROP_MESSAGE_EXPIRY_INTERVAL && elapsed > 0) {
+          const v = b[p + 1] * 16777216 + (b[p + 2] << 16) + (b[p + 3] << 8) + b[p + 4];
+          put_u32(dst, o + n + 1, v > elapsed ? v - elapsed : 1);
+        }
+      }
+      n += l;
+    }
+    p += l;
+  }
+  return n;
+}
+
+/** The Message Expiry Interval among v5 properties, 0 when there is none. */
+export function mqtt_props_expiry(src: mg_str): number {
+  const b = src.buf;
+  const end = src.ofs + src.len;
+  for (let p = src.ofs; p < end; ) {
+    const id = b[p];
+    if (id === MQTT_PROP_MESSAGE_EXPIRY_INTERVAL) return b[p + 1] * 16777216 + (b[p + 2] << 16) + (b[p + 3] << 8) + b[p + 4];
+    const t = prop_type(id);
+    if (t === MQTT_PROP_TYPE_BYTE) p += 2;
+    else if (t === MQTT_PROP_TYPE_SHORT) p += 3;
+    else if (t === MQTT_PROP_TYPE_INT) p += 5;
+    else if (t === MQTT_PROP_TYPE_VARIABLE_INT) p += 1 + vlen(vint_at(b, p + 1, end));
+    else {
+      let l = 3 + ((b[p + 1] << 8) | b[p + 2]);
+      if (t === MQTT_PROP_TYPE_STRING_PAIR) l += 2 + ((b[p + l] << 8) | b[p + l + 1]);
+      if (t < 0) return 0;
+      p += l;
+    }
+  }
+  return 0;
+}
+
+// mqtt_forward results
+export const FWD_SENT = 1;
+export const FWD_WAIT = 0; // no room now (send buffer or in-flight window)
+export const FWD_DROP = -1; // can never go (over the subscriber's Maximum Packet Size, or the buffer)
+
+/**
+ * Forwards a message to subscriber connection c at QoS q (PUBLISH with a new
+ * packet id in c's in-flight table when q > 0). dry: only tell whether it
+ * would go. v4 subscribers get no properties.
+ */
+export function mqtt_forward(c: mg_connection, st: MqttConn, msg: MqttOut, q: number, retain: boolean, dry: boolean): number {
+  const v5 = st.version === 5;
+  let ps = 0;
+  if (v5) {
+    ps = mqtt_props_copy(msg.props, null, 0, 0);
+    for (let i = 0; i < msg.nids; i++) ps += 1 + vlen(msg.ids[i]);
+  }
+  const rem = 2 + msg.topic.len + (q > 0 ? 2 : 0) + (v5 ? vlen(ps) + ps : 0) + msg.data.len;
+  const total = 1 + vlen(rem) + rem;
+  if ((st.peer_max_packet > 0 && total > st.peer_max_packet) || total + (st.over_ws ? 10 : 0) > c.send.size) return FWD_DROP;
+  const s = st.s;
+  if (q > 0 && (s.n >= MG_MQTT_MAX_INFLIGHT || s.n >= st.peer_recv_max)) return FWD_WAIT;
+  if (!fits(c, st, rem)) return FWD_WAIT;
+  if (dry) return FWD_SENT;
+  const o = begin(c, st, (MQTT_CMD_PUBLISH << 4) | (q << 1) | (retain ? 1 : 0), rem);
+  const b = c.send.buf;
+  let e = put_str(b, o, msg.topic, msg.topic.len);
+  if (q > 0) {
+    const id = next_id(s);
+    e = put_u16(b, e, id);
+    const i = s.n++;
+    s.ids[i] = id;
+    s.state[i] = q === 1 ? OUT_PUBACK : OUT_PUBREC;
+    s.blen[i] = 0;
+    s.bofs[i] = s.used;
+  }
+  if (v5) {
+    e = put_vint(b, e, ps);
+    e += mqtt_props_copy(msg.props, b, e, msg.elapsed);
+    for (let i = 0; i < msg.nids; i++) {
+      b[e++] = MQTT_PROP_SUBSCRIPTION_IDENTIFIER;
+      e = put_vint(b, e, msg.ids[i]);
+    }
+  }
+  e = put_raw(b, e, msg.data, msg.data.len);
+  finish(c, st, e);
+  return FWD_SENT;
+}
+
+/**
+ * CONNACK from a server: session present, the return (v5 reason) code, and on
+ * v5 the limits of this side (Receive Maximum, Maximum Packet Size, Topic
+ * Alias Maximum, no shared subscriptions) and an assigned client id.
+ */
+export function mqtt_send_connack(c: mg_connection, st: MqttConn, sp: boolean, code: number, assigned: mg_str | null): boolean {
+  const v5 = c.is_mqtt5;
+  const al = assigned !== null ? assigned.len : 0;
+  const ps = v5 && code === 0 ? 3 + 5 + (MG_MQTT_TOPIC_ALIASES > 0 ? 3 : 0) + 2 + (assigned !== null ? 3 + al : 0) : 0;
+  const o = begin(c, st, MQTT_CMD_CONNACK << 4, 2 + (v5 ? vlen(ps) + ps : 0));
+  if (o < 0) return false;
+  const b = c.send.buf;
+  b[o] = sp ? 1 : 0;
+  b[o + 1] = code;
+  let e = o + 2;
+  if (v5) {
+    e = put_vint(b, e, ps);
+    if (ps > 0) {
+      b[e++] = MQTT_PROP_RECEIVE_MAXIMUM;
+      e = put_u16(b, e, MG_MQTT_MAX_INFLIGHT);
+      b[e++] = MQTT_PROP_MAXIMUM_PACKET_SIZE;
+      e = put_u32(b, e, c.recv.size);
+      if (MG_MQTT_TOPIC_ALIASES > 0) {
+        b[e++] = MQTT_PROP_TOPIC_ALIAS_MAXIMUM;
+        e = put_u16(b, e, MG_MQTT_TOPIC_ALIASES);
+      }
+      b[e++] = MQTT_PROP_SHARED_SUBSCRIPTION_AVAILABLE;
+      b[e++] = 0;
+      if (assigned !== null) {
+        b[e++] = MQTT_PROP_ASSIGNED_CLIENT_IDENTIFIER;
+        e = put_str(b, e, assigned, al);
+      }
+    }
+  }
+  finish(c, st, e);
+  return true;
+}
+
+/** SUBACK or UNSUBACK: the id, (v5) no properties, the n codes (none for a v4 UNSUBACK). */
+export function mqtt_send_codes(c: mg_connection, st: MqttConn, cmd: number, id: number, codes: Uint8Array, n: number): boolean {
+  const v5 = c.is_mqtt5;
+  const k = cmd === MQTT_CMD_UNSUBACK && !v5 ? 0 : n;
+  const o = begin(c, st, cmd << 4, 2 + (v5 ? 1 : 0) + k);
+  if (o < 0) return false;
+  const b = c.send.buf;
+  let e = put_u16(b, o, id);
+  if (v5) b[e++] = 0;
+  mg_copy(b, e, codes, 0, k);
+  finish(c, st, e + k);
+  return true;
+}
+
+/** Whether a SUBACK/UNSUBACK with n codes fits now. */
+export function mqtt_codes_fit(c: mg_connection, st: MqttConn, n: number): boolean {
+  return fits(c, st, 3 + n);
+}
+
+/** A v5 DISCONNECT with a reason (a v4 connection is only closed), then the close. */
+export function mqtt_disconnect_with(c: mg_connection, st: MqttConn, reason: number): void {
+  if (!st.disconnected) send_disconnect(c, st, reason, null);
+  st.disconnected = true;
+  st.dead = true;
+  st.close_at = c.mgr.hal!.millis() + CLOSE_TIMEOUT_MS;
+  c.is_draining = true;
+}
+
+// --- the client -----------------------------------------------------------------
+
+/**
+ * Connects to a broker (mg_mqtt_connect): mqtt://host:port, or
+ * ws://host:port/path for MQTT over WebSocket (mgts: the client then works
+ * as over TCP). CONNECT goes out as soon as the connection is up; the
+ * CONNACK arrives as MG_EV_MQTT_OPEN (ev_data: its return code, a number;
+ * anything but 0 closes). Every packet then fires MG_EV_MQTT_CMD, a PUBLISH
+ * MG_EV_MQTT_MSG first. QoS 1/2 messages in are acknowledged by mgts.
+ * Over WebSocket, opts must stay as they are until MG_EV_MQTT_OPEN (they
+ * are read when the handshake is done). No TLS (mqtts://, wss://): null.
+ */
+export function mg_mqtt_connect(mgr: mg_mgr, url: string, opts: mg_mqtt_opts | null, fn: mg_event_handler_t | null, fn_data: any): mg_connection | null {
+  return mqtt_connect(mgr, url, opts ?? DEFAULT_OPTS(), fn, fn_data, null);
+}
+
+function mqtt_connect(mgr: mg_mgr, url: string, o: mg_mqtt_opts, fn: mg_event_handler_t | null, fn_data: any, cl: mg_mqtt_client | null): mg_connection | null {
+  if (mg_url_is_ssl(url)) {
+    MG_ERROR("mqtt connect %s: mgts has no TLS", url);
+    return null;
+  }
+  mqtt_init(mgr);
+  const session = cl !== null ? cl.session : o.session;
+  if (MG_ENABLE_WS && MG_ENABLE_HTTP && is_ws_url(url)) {
+    const g = sh();
+    g.pending_fn = fn;
+    const c = mg_ws_connect(mgr, url, ws_fn, fn_data, "Sec-WebSocket-Protocol: mqtt\r\n");
+    g.pending_fn = null;
+    if (c === null) return null;
+    const st = mqtt_start(c, false);
+    st.over_ws = true;
+    st.user_fn = fn;
+    st.opts = o;
+    st.s = session ?? st.own;
+    st.client = cl;
+    return c;
+  }
+  const c = mg_connect_svc(mgr, url, fn, fn_data, mqtt_cb, null);
+  if (c === null) return null;
+  const st = mqtt_start(c, false);
+  st.s = session ?? st.own;
+  st.client = cl;
+  if (!c.is_closing) mg_mqtt_login(c, o);
+  return c;
+}
+let default_opts: mg_mqtt_opts | null = null;
+function DEFAULT_OPTS(): mg_mqtt_opts {
+  return (default_opts ??= new mg_mqtt_opts());
+}
+
+function is_ws_url(url: string): boolean {
+  const c0 = url.charCodeAt(0) | 32;
+  const c1 = url.charCodeAt(1) | 32;
+  return c0 === 119 && c1 === 115 && url.charCodeAt(2) === 58; // "ws:"
+}
+
+/**
+ * Sends CONNECT (mg_mqtt_login). On a connection that mgts runs MQTT on it
+ * also sets the keepalive and the session; on another one (Mongoose's
+ * MQTT-over-WebSocket pattern: mg_ws_connect, then mg_mqtt_login and
+ * mg_ws_wrap on MG_EV_WS_OPEN) it only writes the packet.
+ * The seed's older form mg_mqtt_login(c, url, opts) is accepted too.
+ * v5: Receive Maximum, Maximum Packet Size and Topic Alias Maximum are added
+ * from the config unless opts.props has them. Returns false if it does not fit.
+ */
+export function mg_mqtt_login(c: mg_connection, opts_or_url: mg_mqtt_opts | string | null, maybe_opts?: mg_mqtt_opts | null): boolean {
+  const opts = (typeof opts_or_url === "string" ? maybe_opts : opts_or_url) ?? DEFAULT_OPTS();
+  const st = mg_mqtt_active(c);
+  const v5 = opts.version === 5;
+  c.is_mqtt5 = v5;
+  const g = sh();
+  let id: text = opts.client_id;
+  let idn = tlen(id);
+  let clean = opts.clean;
+  if (idn === 0 && st !== null && st.client !== null) {
+    id = st.client.id;
+    idn = id.len;
+  } else if (idn === 0) {
+    // as Mongoose: a random id, and a clean session since nothing could resume it
+    mg_random_str(g.id, 0, 20);
+    id = mg_str_set(g.prop.val as mg_str, g.id, 0, 20);
+    idn = 20;
+    clean = true;
+  }
+  const will = tlen(opts.topic) > 0;
+  const ul = tlen(opts.user);
+  const pl = tlen(opts.pass);
+  const user = ul > 0 || (pl > 0 && !v5); // v4 allows no password without a user name: send an empty one
+  // v5 limits we announce, unless the caller set them
+  const add_rm = v5 && !has_prop(opts.props, MQTT_PROP_RECEIVE_MAXIMUM);
+  const add_mp = v5 && !has_prop(opts.props, MQTT_PROP_MAXIMUM_PACKET_SIZE);
+  const add_ta = v5 && MG_MQTT_TOPIC_ALIASES > 0 && !has_prop(opts.props, MQTT_PROP_TOPIC_ALIAS_MAXIMUM);
+  const ps = props_size(opts.props) + (add_rm ? 3 : 0) + (add_mp ? 5 : 0) + (add_ta ? 3 : 0);
+  const wps = props_size(opts.will_props);
+  const tl = tlen(opts.topic);
+  const ml = tlen(opts.message);
+  let rem = 10 + 2 + idn;
+  if (v5) rem += vlen(ps) + ps;
+  if (will) rem += (v5 ? vlen(wps) + wps : 0) + 2 + tl + 2 + ml;
+  if (user) rem += 2 + ul;
+  if (pl > 0) rem += 2 + pl;
+  const o = begin(c, st, MQTT_CMD_CONNECT << 4, rem);
+  if (o < 0) {
+    MG_ERROR("%lu MQTT CONNECT does not fit in the send buffer", c.id);
+    return false;
+  }
+  const b = c.send.buf;
+  let e = put_str(b, o, "MQTT", 4);
+  b[e++] = v5 ? 5 : 4;
+  let f = clean ? 2 : 0;
+  if (will) f |= 4 | ((opts.qos & 3) << 3) | (opts.retain ? 0x20 : 0);
+  if (user) f |= 0x80;
+  if (pl > 0) f |= 0x40;
+  b[e++] = f;
+  e = put_u16(b, e, opts.keepalive);
+  if (v5) {
+    e = put_vint(b, e, ps);
+    e = put_props(b, e, opts.props);
+    if (add_rm) {
+      b[e++] = MQTT_PROP_RECEIVE_MAXIMUM;
+      e = put_u16(b, e, MG_MQTT_MAX_INFLIGHT);
+    }
+    if (add_mp) {
+      b[e++] = MQTT_PROP_MAXIMUM_PACKET_SIZE;
+      e = put_u32(b, e, c.recv.size);
+    }
+    if (add_ta) {
+      b[e++] = MQTT_PROP_TOPIC_ALIAS_MAXIMUM;
+      e = put_u16(b, e, MG_MQTT_TOPIC_ALIASES);
+    }
+  }
+  e = put_str(b, e, id, idn);
+  if (will) {
+    if (v5) e = put_props(b, put_vint(b, e, wps), opts.will_props);
+    e = put_str(b, e, opts.topic, tl);
+    e = put_str(b, e, opts.message, ml);
+  }
+  if (user) e = put_str(b, e, opts.user, ul);
+  if (pl > 0) e = put_str(b, e, opts.pass, pl);
+  finish(c, st, e);
+  if (st !== null) {
+    st.version = v5 ? 5 : 4;
+    st.keepalive_ms = opts.keepalive * 1000;
+    if (clean) mg_mqtt_session_clear(st.s);
+  }
+  return true;
+}
+
+/**
+ * Publishes opts.message to opts.topic with opts.qos and opts.retain
+ * (mg_mqtt_pub). Returns the packet id (QoS 1/2), 0 (QoS 0), or false when
+ * it is not sent: it does not fit in the send buffer now (wait for
+ * MG_EV_WRITE) or ever (larger than MG_IO_SIZE, or the broker's v5 Maximum
+ * Packet Size), the in-flight table or the session store is full (wait for
+ * acknowledgements), a resend after reconnecting is still going out, or the
+ * topic is not a valid topic name. mgts keeps QoS 1/2 messages in flight
+ * until acknowledged and answers PUBREC with PUBREL itself.
+ * TypeScript adaptation: C returns the id as uint16_t and cannot fail.
+ */
+export function mg_mqtt_pub(c: mg_connection, opts: mg_mqtt_opts): number | false {
+  const st = mg_mqtt_active(c);
+  const qos = opts.qos & 3;
+  if (qos === 3) return false;
+  const tl = tlen(opts.topic);
+  if (tl === 0 && !has_prop(opts.props, MQTT_PROP_TOPIC_ALIAS)) return false;
+  const s = st !== null ? st.s : sh().raw;
+  if (st !== null) {
+    if (st.resend >= 0 || st.disconnected) return false;
+    if (qos > st.peer_max_qos || (opts.retain && !st.peer_retain)) return false;
+    if (qos > 0 && opts.retransmit_id === 0 && (s.n >= MG_MQTT_MAX_INFLIGHT || s.n >= st.peer_recv_max)) return false;
+  }
+  const v5 = c.is_mqtt5;
+  const ps = v5 ? props_size(opts.props) : 0;
+  const ml = tlen(opts.message);
+  const rem = 2 + tl + (qos > 0 ? 2 : 0) + (v5 ? vlen(ps) + ps : 0) + ml;
+  const resend = opts.retransmit_id !== 0;
+  const id = qos === 0 ? 0 : resend ? opts.retransmit_id : 0;
+  const keep = st !== null && qos > 0 && !resend && s.store.length > 0;
+  const total = 1 + vlen(rem) + rem;
+  if (keep && s.used + total > s.store.length) return false;
+  const b0 = (MQTT_CMD_PUBLISH << 4) | (resend && qos > 0 ? 8 : 0) | (qos << 1) | (opts.retain ? 1 : 0);
+  const o = begin(c, st, b0, rem);
+  if (o < 0) return false;
+  if (!topic_text_ok(opts.topic, tl)) return false;
+  const pid = qos === 0 ? 0 : id !== 0 ? id : next_id(s);
+  const b = c.send.buf;
+  let e = put_str(b, o, opts.topic, tl);
+  if (qos > 0) e = put_u16(b, e, pid);
+  if (v5) e = put_props(b, put_vint(b, e, ps), opts.props);
+  e = put_raw(b, e, opts.message, ml);
+  if (st !== null && qos > 0 && !resend) {
+    const i = s.n++;
+    s.ids[i] = pid;
+    s.state[i] = qos === 1 ? OUT_PUBACK : OUT_PUBREC;
+    s.bofs[i] = s.used;
+    s.blen[i] = keep ? total : 0;
+    if (keep) {
+      mg_copy(s.store, s.used, b, pkt_start, total);
+      s.used += total;
+    }
+  }
+  finish(c, st, e);
+  return pid;
+}
+
+/** A topic to publish to: no wildcards (its UTF-8 is ours to trust, or was checked as an mg_str on receipt). */
+function topic_text_ok(t: text, n: number): boolean {
+  if (typeof t !== "string") return topic_ok(t.buf, t.ofs, t.len);
+  for (let i = 0; i < n; i++) {
+    const ch = t.charCodeAt(i);
+    if (ch === 0x2b || ch === 0x23 || ch === 0) return false;
+    if (!(ch >= 0)) break;
+  }
+  return true;
+}
+
+/**
+ * Subscribes to opts.topic with opts.qos (mg_mqtt_sub); v5: with
+ * opts.sub_options and opts.props. The SUBACK arrives as MG_EV_MQTT_CMD
+ * (m.ack: the granted QoS or the refusal). Returns the packet id, or false
+ * when it does not fit. TypeScript adaptation: C returns nothing.
+ */
+export function mg_mqtt_sub(c: mg_connection, opts: mg_mqtt_opts): number | false {
+  return sub_unsub(c, opts, true);
+}
+
+/** Unsubscribes from opts.topic: UNSUBSCRIBE, which Mongoose does not have. Returns the packet id, or false. */
+export function mg_mqtt_unsub(c: mg_connection, opts: mg_mqtt_opts): number | false {
+  return sub_unsub(c, opts, false);
+}
+
+function sub_unsub(c: mg_connection, opts: mg_mqtt_opts, sub: boolean): number | false {
+  const st = mg_mqtt_active(c);
+  const tl = tlen(opts.topic);
+  if (tl === 0) return false;
+  const v5 = c.is_mqtt5;
+  const ps = v5 ? props_size(opts.props) : 0;
+  const rem = 2 + (v5 ? vlen(ps) + ps : 0) + 2 + tl + (sub ? 1 : 0);
+  const o = begin(c, st, ((sub ? MQTT_CMD_SUBSCRIBE : MQTT_CMD_UNSUBSCRIBE) << 4) | 2, rem);
+  if (o < 0) return false;
+  const s = st !== null ? st.s : sh().raw;
+  const id = next_id(s);
+  const b = c.send.buf;
+  let e = put_u16(b, o, id);
+  if (v5) e = put_props(b, put_vint(b, e, ps), opts.props);
+  e = put_str(b, e, opts.topic, tl);
+  if (sub) b[e++] = (opts.qos & 3) | (v5 ? opts.sub_options & 0x3c : 0);
+  finish(c, st, e);
+  return id;
+}
+
+/** Sends PINGREQ (mg_mqtt_ping); the PINGRESP is awaited as for the automatic ones. */
+export function mg_mqtt_ping(c: mg_connection): boolean {
+  const st = mg_mqtt_active(c);
+  if (!send_empty(c, st, MQTT_CMD_PINGREQ)) return false;
+  if (st !== null && st.ping_at === 0) st.ping_at = c.mgr.hal!.millis();
+  return true;
+}
+
+/** Sends PINGRESP (mg_mqtt_pong). */
+export function mg_mqtt_pong(c: mg_connection): boolean {
+  return send_empty(c, mg_mqtt_active(c), MQTT_CMD_PINGRESP);
+}
+
+/**
+ * Sends DISCONNECT (mg_mqtt_disconnect); v5 with opts.reason and
+ * opts.props. mgts then closes the connection once it is out, as the spec
+ * asks of the sender (Mongoose leaves that to the caller).
+ */
+export function mg_mqtt_disconnect(c: mg_connection, opts?: mg_mqtt_opts | null): boolean {
+  const st = mg_mqtt_active(c);
+  const ok = send_disconnect(c, st, opts != null ? opts.reason : 0, opts != null ? opts.props : null);
+  if (st !== null) {
+    st.disconnected = true;
+    st.close_at = c.mgr.hal!.millis() + CLOSE_TIMEOUT_MS;
+  }
+  c.is_draining = true;
+  return ok;
+}
+
+const CLOSE_TIMEOUT_MS = 3000;
+
+// --- the server side --------------------------------------------------------------
+
+/**
+ * Listens for MQTT clients (mg_mqtt_listen): the codec only, as in Mongoose.
+ * Each packet arrives as MG_EV_MQTT_CMD (PUBLISH also as MG_EV_MQTT_MSG);
+ * the handler answers CONNECT (mg_mqtt_send_header + mg_send, or its own
+ * bytes), SUBSCRIBE and PINGREQ. mgts checks every packet, acknowledges
+ * QoS 1/2 PUBLISHes (exactly once for QoS 2), learns the protocol level from
+ * CONNECT (c.is_mqtt5), and closes a client silent for 1.5 keepalives or
+ * that sends no CONNECT within MG_CONNECT_TIMEOUT_MS. A broker:
+ * mg_mqtt_broker_listen (src/mqtt_broker.ts).
+ */
+export function mg_mqtt_listen(mgr: mg_mgr, url: string, fn: mg_event_handler_t | null, fn_data: any): mg_connection | null {
+  return mqtt_listen(mgr, url, fn, fn_data, null);
+}
+
+/** mg_mqtt_listen with a broker plugged in (src/mqtt_broker.ts). */
+export function mqtt_listen(mgr: mg_mgr, url: string, fn: mg_event_handler_t | null, fn_data: any, broker: MqttBrokerHooks | null): mg_connection | null {
+  if (mg_url_is_ssl(url)) {
+    MG_ERROR("mqtt listen %s: mgts has no TLS", url);
+    return null;
+  }
+  mqtt_init(mgr);
+  const c = mg_listen(mgr, url, fn, fn_data);
+  if (c === null) return null;
+  c.pfn = mqtt_cb;
+  c.pfn_data = broker;
+  return c;
+}
+
+/**
+ * Takes over an HTTP connection as MQTT over WebSocket, server side: call
+ * it on MG_EV_HTTP_MSG for the MQTT path (e.g. /mqtt). It answers the
+ * WebSocket handshake (accepting the "mqtt" subprotocol the client offers),
+ * then the connection works as an accepted mg_mqtt_listen one (or a
+ * broker's, given broker), its events going to the same handler. Returns
+ * false when the handshake was refused. An mgts addition.
+ */
+export function mg_mqtt_ws_upgrade(c: mg_connection, hm: mg_http_message, broker?: MqttBrokerHooks | null): boolean {
+  if (!MG_ENABLE_WS || !MG_ENABLE_HTTP) return false;
+  mqtt_init(c.mgr);
+  const st = mqtt_start(c, true);
+  st.over_ws = true;
+  st.user_fn = c.fn;
+  st.broker = broker ?? null;
+  c.fn = ws_fn;
+  if (!mg_ws_upgrade(c, hm, null)) {
+    c.fn = st.user_fn;
+    st.id = 0;
+    return false;
+  }
+  st.t0 = st.last_rx = c.mgr.hal!.millis();
+  return true;
+}
+
+// --- the protocol handler -----------------------------------------------------------
+
+/** The protocol handler of MQTT over TCP (client and accepted connections). */
+function mqtt_cb(c: mg_connection, ev: number, ev_data: any): void {
+  if (ev === MG_EV_OPEN) {
+    if (c.is_accepted) mqtt_start(c, true).broker = c.pfn_data as MqttBrokerHooks | null;
+    return;
+  }
+  const st = mg_mqtt_active(c);
+  if (st === null) return;
+  if (ev === MG_EV_READ) tcp_rx(c, st);
+  else if (ev === MG_EV_POLL || ev === MG_EV_WRITE) {
+    mqtt_tick(c, st, ev === MG_EV_POLL ? (ev_data as number) : c.mgr.hal!.millis(), ev === MG_EV_WRITE);
+    if (st.held && c.recv.len > 0 && !c.is_closing) tcp_rx(c, st);
+  } else if (ev === MG_EV_CONNECT) {
+    st.t0 = st.last_rx = c.mgr.hal!.millis();
+  } else if (ev === MG_EV_CLOSE) mqtt_closed(c, st);
+}
+
+function tcp_rx(c: mg_connection, st: MqttConn): void {
+  const r = c.recv;
+  const n = mqtt_rx(c, st, r.buf, 0, r.len, r.size);
+  if (st.dead) {
+    r.len = 0;
+    return;
+  }
+  if (n > 0) mg_iobuf_del(r, 0, n);
+  // a held PUBLISH with the buffer full: stop reading until it goes (the core would poll again at once)
+  if (st.held && r.len === r.size) {
+    c.is_full = true;
+    st.held_full = true;
+  } else if (st.held_full) {
+    c.is_full = false;
+    st.held_full = false;
+  }
+}
+
+// mqtt_packet results
+const DONE = 0;
+const HOLD = 1;
+const STOP = 2; // the connection failed or is closing
+
+/**
+ * Handles the complete packets in b[ofs..ofs+len), whose buffer holds at
+ * most cap bytes; returns how many bytes from ofs are done with. A held
+ * PUBLISH (and what follows it) stays; acknowledgement packets behind it are
+ * still handled and cut out (the held bytes move up over them), so that
+ * whatever the holder waits for can arrive.
+ */
+function mqtt_rx(c: mg_connection, st: MqttConn, b: Uint8Array, ofs: number, len: number, cap: number): number {
+  const m = sh().msg;
+  const end = ofs + len;
+  let p = ofs;
+  let held = -1; // start of the held bytes
+  st.last_rx = c.mgr.hal!.millis();
+  for (let guard = 0; guard < 10000 && p < end; guard++) {
+    if (st.dead || c.is_closing) break;
+    const version = st.server && !st.connected ? 5 : st.version; // CONNECT tells its own version
+    const r = mg_mqtt_parse(b, end - p, version, m, p);
+    if (r === MQTT_INCOMPLETE) {
+      if (m.dgram.len > cap - (held >= 0 ? 0 : p - ofs) && m.dgram.len > 0) {
+        mqtt_fail(c, st, RC_TOO_LARGE, "packet larger than the receive buffer");
+        return 0;
+      }
+      break;
+    }
+    if (r === MQTT_MALFORMED) {
+      mqtt_fail(c, st, m.ack, m.ack === RC_PROTOCOL ? "protocol error" : m.ack === RC_TOPIC_NAME ? "invalid topic name" : "malformed packet");
+      return 0;
+    }
+    const n = m.dgram.len;
+    if (held >= 0) {
+      // behind a held PUBLISH: only acknowledgements go ahead of it
+      const cmd = m.cmd;
+      if (cmd !== MQTT_CMD_PUBACK && cmd !== MQTT_CMD_PUBREC && cmd !== MQTT_CMD_PUBREL && cmd !== MQTT_CMD_PUBCOMP && cmd !== MQTT_CMD_PINGREQ && cmd !== MQTT_CMD_PINGRESP && cmd !== MQTT_CMD_SUBACK && cmd !== MQTT_CMD_UNSUBACK) break;
+      const res = mqtt_packet(c, st, m);
+      if (res !== DONE) break;
+      b.copyWithin(held + n, held, p);
+      held += n;
+      p += n;
+      continue;
+    }
+    const res = mqtt_packet(c, st, m);
+    if (res === STOP) return 0;
+    if (res === HOLD) {
+      if (!st.held) st.held_at = c.mgr.hal!.millis();
+      st.held = true;
+      held = p;
+    }
+    p += n;
+  }
+  if (held < 0) st.held = false;
+  return (held >= 0 ? held : p) - ofs;
+}
+
+/** The user's handler sees the event (over WebSocket c.fn is ws_fn, which passes it on). */
+function user(c: mg_connection, ev: number, ev_data: any): void {
+  mg_call_user(c, ev, ev_data);
+}
+
+/** Acts on one packet: DONE, HOLD (offer it again later) or STOP. */
+function mqtt_packet(c: mg_connection, st: MqttConn, m: mg_mqtt_message): number {
+  const cmd = m.cmd;
+  if (st.server && !st.connected && cmd !== MQTT_CMD_CONNECT) {
+    mqtt_fail(c, st, RC_PROTOCOL, "the first packet must be CONNECT");
+    return STOP;
+  }
+  switch (cmd) {
+    case MQTT_CMD_CONNECT:
+      if (!st.server || st.connected) return proto_error(c, st, "unexpected CONNECT");
+      if (!on_connect(c, st, m)) return STOP;
+      break;
+    case MQTT_CMD_CONNACK:
+      if (st.server || st.connected) return proto_error(c, st, "unexpected CONNACK");
+      return on_connack(c, st, m);
+    case MQTT_CMD_PUBLISH:
+      return on_publish(c, st, m);
+    case MQTT_CMD_PUBACK:
+    case MQTT_CMD_PUBCOMP: {
+      const i = out_find(st.s, m.id);
+      if (i >= 0 && st.s.state[i] === (cmd === MQTT_CMD_PUBACK ? OUT_PUBACK : OUT_PUBCOMP)) out_remove(st.s, i);
+      break;
+    }
+    case MQTT_CMD_PUBREC: {
+      if (!fits(c, st, 3)) return HOLD;
+      const s = st.s;
+      const i = out_find(s, m.id);
+      if (i >= 0 && s.state[i] === OUT_PUBREC) {
+        if (m.ack >= 0x80) out_remove(s, i); // refused: the flow ends here (v5)
+        else {
+          out_drop_bytes(s, i);
+          s.state[i] = OUT_PUBCOMP;
+          send_ack(c, st, MQTT_CMD_PUBREL, m.id, 0);
+        }
+      } else if (m.ack < 0x80) send_ack(c, st, MQTT_CMD_PUBREL, m.id, i >= 0 ? 0 : RC_ID_NOT_FOUND);
+      break;
+    }
+    case MQTT_CMD_PUBREL: {
+      if (!fits(c, st, 3)) return HOLD;
+      const i = in_find(st.s, m.id);
+      if (i >= 0) in_remove(st.s, i);
+      send_ack(c, st, MQTT_CMD_PUBCOMP, m.id, i >= 0 || st.untracked ? 0 : RC_ID_NOT_FOUND);
+      break;
+    }
+    case MQTT_CMD_SUBSCRIBE:
+    case MQTT_CMD_UNSUBSCRIBE:
+      if (!st.server) return proto_error(c, st, "SUBSCRIBE from a server");
+      if (st.broker !== null) {
+        const ok = cmd === MQTT_CMD_SUBSCRIBE ? st.broker.on_subscribe(c, st, m) : st.broker.on_unsubscribe(c, st, m);
+        if (!ok) return HOLD;
+      }
+      break;
+    case MQTT_CMD_SUBACK:
+    case MQTT_CMD_UNSUBACK:
+    case MQTT_CMD_PINGRESP:
+      if (st.server) return proto_error(c, st, "a server's packet from a client");
+      if (cmd === MQTT_CMD_PINGRESP) st.ping_at = 0;
+      break;
+    case MQTT_CMD_PINGREQ:
+      if (!st.server) return proto_error(c, st, "PINGREQ from a server");
+      if (st.broker !== null && !send_empty(c, st, MQTT_CMD_PINGRESP)) return HOLD;
+      break;
+    case MQTT_CMD_DISCONNECT:
+      st.disconnected = true;
+      if (st.broker !== null) st.broker.on_disconnect(c, st, m);
+      user(c, MG_EV_MQTT_CMD, m);
+      st.dead = true;
+      st.close_at = c.mgr.hal!.millis() + CLOSE_TIMEOUT_MS;
+      c.is_draining = true;
+      return STOP;
+    case MQTT_CMD_AUTH:
+      return proto_error(c, st, "AUTH without an authentication method");
+  }
+  user(c, MG_EV_MQTT_CMD, m);
+  return c.is_closing ? STOP : DONE;
+}
+
+function proto_error(c: mg_connection, st: MqttConn, why: string): number {
+  mqtt_fail(c, st, RC_PROTOCOL, why);
+  return STOP;
+}
+
+/** Server side: a valid CONNECT. */
+function on_connect(c: mg_connection, st: MqttConn, m: mg_mqtt_message): boolean {
+  if (m.ack !== 0) {
+    // an unsupported protocol level: CONNACK with the refusal, in 3.1.1 form, then close
+    const o = begin(c, st, MQTT_CMD_CONNACK << 4, 2);
+    if (o >= 0) {
+      c.send.buf[o] = 0;
+      c.send.buf[o + 1] = m.ack;
+      finish(c, st, o + 2);
+    }
+    st.dead = true;
+    st.close_at = c.mgr.hal!.millis() + CLOSE_TIMEOUT_MS;
+    c.is_draining = true;
+    user(c, MG_EV_MQTT_CMD, m);
+    return false;
+  }
+  st.version = m.version;
+  c.is_mqtt5 = m.version === 5;
+  st.connected = true;
+  st.keepalive_ms = m.keepalive * 1000;
+  if (m.version === 5) {
+    const pr = sh().prop;
+    for (let ofs = mg_mqtt_next_prop(m, pr, 0); ofs > 0; ofs = mg_mqtt_next_prop(m, pr, ofs)) {
+      if (pr.id === MQTT_PROP_RECEIVE_MAXIMUM) st.peer_recv_max = pr.iv;
+      else if (pr.id === MQTT_PROP_MAXIMUM_PACKET_SIZE) st.peer_max_packet = pr.iv;
+      else if (pr.id === MQTT_PROP_TOPIC_ALIAS_MAXIMUM) st.peer_aliases = pr.iv;
+    }
+  }
+  if (st.broker !== null) st.broker.on_connect(c, st, m);
+  return !c.is_closing;
+}
+
+/** Client side: CONNACK. The session is resumed (in-flight messages resent) or dropped first, then MG_EV_MQTT_OPEN. */
+function on_connack(c: mg_connection, st: MqttConn, m: mg_mqtt_message): number {
+  const ok = m.ack === 0;
+  if (ok) {
+    st.connected = true;
+    if (m.session_present) st.resend = 0;
+    else if (st.s.n + st.s.in_n > 0) {
+      MG_INFO("%lu MQTT: no session on the broker, %d in-flight messages dropped", c.id, st.s.n);
+      mg_mqtt_session_clear(st.s);
+    }
+    if (st.version === 5) {
+      const pr = sh().prop;
+      for (let ofs = mg_mqtt_next_prop(m, pr, 0); ofs > 0; ofs = mg_mqtt_next_prop(m, pr, ofs)) {
+        const id = pr.id;
+        if (id === MQTT_PROP_RECEIVE_MAXIMUM) st.peer_recv_max = pr.iv;
+        else if (id === MQTT_PROP_MAXIMUM_PACKET_SIZE) st.peer_max_packet = pr.iv;
+        else if (id === MQTT_PROP_SERVER_KEEP_ALIVE) st.keepalive_ms = pr.iv * 1000;
+        else if (id === MQTT_PROP_MAXIMUM_QOS) st.peer_max_qos = pr.iv;
+        else if (id === MQTT_PROP_RETAIN_AVAILABLE) st.peer_retain = pr.iv === 1;
+      }
+    }
+    resend(c, st);
+    if (st.client !== null) {
+      st.client.connected = true;
+      st.client.delay = st.client.min_ms;
+    }
+  }
+  user(c, MG_EV_MQTT_OPEN, m.ack);
+  if (!ok) {
+    st.dead = true;
+    st.close_at = c.mgr.hal!.millis() + CLOSE_TIMEOUT_MS;
+    c.is_draining = true;
+    return STOP;
+  }
+  user(c, MG_EV_MQTT_CMD, m);
+  return c.is_closing ? STOP : DONE;
+}
+
+/** Resends the session's in-flight messages in order, DUP set (PUBRELs for the ones past PUBREC), as far as they fit. */
+function resend(c: mg_connection, st: MqttConn): void {
+  const s = st.s;
+  while (st.resend >= 0 && st.resend < s.n) {
+    const i = st.resend;
+    if (s.state[i] === OUT_PUBCOMP) {
+      if (!send_ack(c, st, MQTT_CMD_PUBREL, s.ids[i], 0)) return;
+    } else {
+      const n = s.blen[i];
+      if (n === 0) {
+        // no bytes kept (a session without a store): it cannot be resent
+        out_remove(s, i);
+        continue;
+      }
+      const ws = st.over_ws ? ws_overhead(n, c.is_client) : 0;
+      const sb = c.send;
+      if (sb.len + n + ws > sb.size) return;
+      pkt_start = sb.len;
+      mg_copy(sb.buf, sb.len, s.store, s.bofs[i], n);
+      sb.buf[sb.len] |= 8; // DUP
+      finish(c, st, sb.len + n);
+    }
+    st.resend++;
+  }
+  st.resend = -1;
+}
+
+/** PUBLISH in: topic alias, exactly-once for QoS 2, the broker, MG_EV_MQTT_MSG, then the acknowledgement. */
+function on_publish(c: mg_connection, st: MqttConn, m: mg_mqtt_message): number {
+  if (m.alias > 0) {
+    const a = m.alias;
+    if (a > MG_MQTT_TOPIC_ALIASES) return fail_stop(c, st, RC_ALIAS, "topic alias over the maximum");
+    if (m.topic.len > 0) {
+      if (m.topic.len > MG_MQTT_TOPIC_MAX) return fail_stop(c, st, RC_IMPL, "topic too long for a topic alias");
+      mg_copy(st.alias_buf, (a - 1) * MG_MQTT_TOPIC_MAX, m.topic.buf, m.topic.ofs, m.topic.len);
+      st.alias_len[a] = m.topic.len;
+    } else {
+      if (st.alias_len[a] === 0) return fail_stop(c, st, RC_PROTOCOL, "unknown topic alias");
+      mg_str_set(m.topic, st.alias_buf, (a - 1) * MG_MQTT_TOPIC_MAX, st.alias_len[a]);
+    }
+  }
+  const qos = m.qos;
+  if (qos > 0 && !fits(c, st, 3)) return HOLD; // room for the acknowledgement first
+  const s = st.s;
+  if (qos === 2 && in_find(s, m.id) >= 0) {
+    // a resend of a message already delivered: acknowledge again, deliver nothing
+    send_ack(c, st, MQTT_CMD_PUBREC, m.id, 0);
+    user(c, MG_EV_MQTT_CMD, m);
+    return DONE;
+  }
+  if (qos === 2 && s.in_n >= MG_MQTT_MAX_INFLIGHT) {
+    if (st.version === 5) return fail_stop(c, st, RC_RECV_MAX, "more QoS 2 messages in flight than Receive Maximum");
+    if (!st.untracked) MG_ERROR("%lu MQTT: more than MG_MQTT_MAX_INFLIGHT QoS 2 messages in flight; delivering untracked", c.id);
+    st.untracked = true;
+  }
+  let reason = 0;
+  if (st.broker !== null) {
+    reason = st.broker.on_publish(c, st, m);
+    if (reason < 0) return HOLD;
+    if (st.dead || c.is_closing) return STOP;
+  }
+  m.hold = false;
+  user(c, MG_EV_MQTT_MSG, m);
+  if (m.hold && st.broker === null) {
+    m.hold = false;
+    return HOLD;
+  }
+  if (st.dead || c.is_closing) return STOP;
+  if (qos === 1) send_ack(c, st, MQTT_CMD_PUBACK, m.id, reason);
+  else if (qos === 2) {
+    if (reason < 0x80 && s.in_n < MG_MQTT_MAX_INFLIGHT) s.in_ids[s.in_n++] = m.id;
+    send_ack(c, st, MQTT_CMD_PUBREC, m.id, reason);
+  }
+  user(c, MG_EV_MQTT_CMD, m);
+  return c.is_closing ? STOP : DONE;
+}
+// RC_NO_SUBSCRIBERS is what a broker returns when nobody matched (v5 PUBACK 0x10)
+export const MQTT_RC_NO_MATCHING_SUBSCRIBERS = RC_NO_SUBSCRIBERS;
+
+function fail_stop(c: mg_connection, st: MqttConn, reason: number, why: string): number {
+  mqtt_fail(c, st, reason, why);
+  return STOP;
+}
+
+/**
+ * A protocol error: v5 DISCONNECT with the reason code (a server that has
+ * not answered CONNECT yet answers it with CONNACK and that code instead),
+ * v4 nothing; input is dropped, MG_EV_ERROR fires, and the connection
+ * closes once what is queued is out (3 s at most).
+ */
+export function mqtt_fail(c: mg_connection, st: MqttConn, reason: number, why: string): void {
+  if (st.dead) return;
+  st.dead = true;
+  st.held = false;
+  if (st.held_full) {
+    c.is_full = false;
+    st.held_full = false;
+  }
+  if (c.is_mqtt5 || (st.server && !st.connected && reason !== RC_TOO_LARGE)) {
+    if (st.server && !st.connected) {
+      // CONNECT itself was bad: a v5 client gets CONNACK with the reason; we may not know its version
+      if (c.is_mqtt5 || sh().msg.version === 5) {
+        const o = begin(c, st, MQTT_CMD_CONNACK << 4, 3);
+        if (o >= 0) {
+          c.send.buf[o] = 0;
+          c.send.buf[o + 1] = reason;
+          c.send.buf[o + 2] = 0;
+          finish(c, st, o + 3);
+        }
+      }
+    } else if (!st.disconnected) {
+      send_disconnect(c, st, reason, null);
+    }
+  }
+  st.disconnected = true;
+  st.close_at = c.mgr.hal!.millis() + CLOSE_TIMEOUT_MS;
+  c.is_draining = true;
+  MG_DEBUG("%lu MQTT: %s (0x%x)", c.id, why, reason);
+  user(c, MG_EV_ERROR, "MQTT: " + why);
+}
+
+/** Timers of a connection, on every poll and write: keepalive, the close deadline, resends, a held packet. */
+function mqtt_tick(c: mg_connection, st: MqttConn, now: number, wrote: boolean): void {
+  if (st.dead || st.disconnected) {
+    if (now > st.close_at) c.is_closing = true;
+    return;
+  }
+  if (st.resend >= 0) resend(c, st);
+  if (st.broker !== null) st.broker.on_tick(c, st, wrote);
+  const ka = st.keepalive_ms;
+  if (st.server) {
+    if (!st.connected) {
+      if (now - st.t0 > MG_CONNECT_TIMEOUT_MS) {
+        MG_DEBUG("%lu MQTT: no CONNECT", c.id);
+        c.is_closing = true;
+      }
+    } else if (ka > 0 && now - st.last_rx > ka + ka / 2) {
+      mqtt_fail(c, st, RC_KEEPALIVE, "keepalive timeout");
+    }
+    return;
+  }
+  if (!st.connected) {
+    // the TCP or WebSocket connection is up (t0) and no CONNACK yet
+    if (!c.is_connecting && !c.is_resolving && now - st.t0 > MG_CONNECT_TIMEOUT_MS) mqtt_fail(c, st, 0, "no CONNACK");
+    return;
+  }
+  if (ka <= 0) return;
+  if (st.ping_at > 0) {
+    if (now - st.ping_at > ka) mqtt_fail(c, st, RC_KEEPALIVE, "no PINGRESP (ping timeout)");
+  } else if (now - st.last_tx >= (ka * 3) / 4) {
+    if (send_empty(c, st, MQTT_CMD_PINGREQ)) st.ping_at = now;
+  }
+}
+
+function mqtt_closed(c: mg_connection, st: MqttConn): void {
+  if (st.broker !== null) st.broker.on_close(c, st);
+  const cl = st.client;
+  if (cl !== null && cl.c === c) client_closed(cl);
+}
+
+// --- MQTT over WebSocket ---------------------------------------------------------
+
+/**
+ * The handler of a connection carrying MQTT over WebSocket (c.fn): the
+ * WebSocket layer (c.pfn) gives it the messages, which hold MQTT packets
+ * (a packet may be cut across messages: what is left over stays in front of
+ * the next one, MQTT 5 §6); every other event goes on to the user's handler.
+ */
+function ws_fn(c: mg_connection, ev: number, ev_data: any, fn_data: any): void {
+  const st = mg_mqtt_active(c);
+  const ufn = st !== null ? st.user_fn : sh().pending_fn;
+  if (st !== null) {
+    if (ev === MG_EV_WS_MSG) {
+      const wm = ev_data as mg_ws_message;
+      wm.consumed = mqtt_rx(c, st, wm.data.buf, wm.data.ofs, wm.data.len, c.recv.size);
+      if (st.dead) wm.consumed = wm.data.len;
+      return;
+    }
+    if (ev === MG_EV_WS_OPEN) {
+      st.t0 = st.last_rx = c.mgr.hal!.millis();
+      if (!st.server && st.opts !== null) mg_mqtt_login(c, st.opts);
+    } else if (ev === MG_EV_POLL || ev === MG_EV_WRITE) {
+      if (c.is_websocket) mqtt_tick(c, st, ev === MG_EV_POLL ? (ev_data as number) : c.mgr.hal!.millis(), ev === MG_EV_WRITE);
+    } else if (ev === MG_EV_CLOSE) {
+      if (ufn !== null) ufn(c, ev, ev_data, fn_data);
+      mqtt_closed(c, st);
+      return;
+    }
+  }
+  if (ufn !== null) ufn(c, ev, ev_data, fn_data);
+}
+
+// --- the reconnect helper -----------------------------------------------------------
+
+/**
+ * A client that stays connected: mg_mqtt_client_start connects, and after
+ * every close connects again, waiting min_ms, then twice as long each time up
+ * to max_ms (with up to 25% random jitter); a CONNACK resets the wait. Its
+ * session (in-flight QoS 1/2 messages) outlives each connection, so with
+ * clean false they are resent with DUP when the broker has kept the session.
+ * An empty client id is replaced by one made once ("mgts-" and 12 random
+ * characters), so the session can be resumed. c is the current connection
+ * (null while waiting), connected whether its CONNACK came. The same handler
+ * gets every connection's events. An mgts addition.
+ */
+export class mg_mqtt_client {
+  mgr: mg_mgr | null = null;
+  url = "";
+  opts: mg_mqtt_opts = new mg_mqtt_opts();
+  fn: mg_event_handler_t | null = null;
+  fn_data: any = null;
+  c: mg_connection | null = null;
+  connected = false;
+  session = new mg_mqtt_session();
+  min_ms = 1000;
+  max_ms = 30000;
+  delay = 1000;
+  /** Connections made so far. */
+  attempts = 0;
+  stopped = false;
+  timer = new mg_timer();
+  id = mg_str("mgts-000000000000");
+}
+
+/** Starts a client that reconnects by itself (see mg_mqtt_client). Allocates it: call once, at start-up. */
+export function mg_mqtt_client_start(mgr: mg_mgr, url: string, opts: mg_mqtt_opts, fn: mg_event_handler_t | null, fn_data: any, min_ms = 1000, max_ms = 30000): mg_mqtt_client {
+  const cl = new mg_mqtt_client();
+  cl.mgr = mgr;
+  cl.url = url;
+  cl.opts = opts;
+  cl.fn = fn;
+  cl.fn_data = fn_data;
+  cl.min_ms = min_ms > 0 ? min_ms : 1;
+  cl.max_ms = max_ms > cl.min_ms ? max_ms : cl.min_ms;
+  cl.delay = cl.min_ms;
+  mg_random_str(cl.id.buf, 5, 12);
+  client_connect(cl);
+  return cl;
+}
+
+/** Stops a client: a DISCONNECT if connected (no will is published), and no more reconnects. */
+export function mg_mqtt_client_stop(cl: mg_mqtt_client): void {
+  cl.stopped = true;
+  if (cl.timer.in_use && cl.mgr !== null) mg_timer_unlink(cl.mgr.timers, cl.timer);
+  if (cl.c !== null) mg_mqtt_disconnect(cl.c, null);
+}
+
+function client_connect(cl: mg_mqtt_client): void {
+  if (cl.stopped || cl.mgr === null) return;
+  cl.attempts++;
+  cl.connected = false;
+  const c = mqtt_connect(cl.mgr, cl.url, cl.opts, cl.fn, cl.fn_data, cl);
+  if (c === null) {
+    client_schedule(cl);
+    return;
+  }
+  cl.c = c;
+  if (c.is_closing) client_closed(cl);
+}
+
+function client_closed(cl: mg_mqtt_client): void {
+  cl.c = null;
+  cl.connected = false;
+  client_schedule(cl);
+}
+
+function client_schedule(cl: mg_mqtt_client): void {
+  if (cl.stopped || cl.mgr === null) return;
+  let d = cl.delay;
+  const r = sh().id;
+  mg_random(r, 0, 1);
+  d += Math.floor((d * r[0]) / 1024); // up to 25% more
+  cl.delay = cl.delay * 2 > cl.max_ms ? cl.max_ms : cl.delay * 2;
+  MG_DEBUG("MQTT %s: reconnecting in %d ms", cl.url, d);
+  mg_timer_init(cl.mgr.timers, cl.timer, d, MG_TIMER_ONCE, client_timer, cl);
+  mg_mgr_kick(cl.mgr);
+}
+
+function client_timer(arg: any): void {
+  const cl = arg as mg_mqtt_client;
+  if (cl.mgr !== null) mg_timer_unlink(cl.mgr.timers, cl.timer);
+  client_connect(cl);
+}
