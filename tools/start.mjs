@@ -5,6 +5,8 @@
 //   npm start -- --hal ecma419         the same over the device HAL (hal/ecma419.ts on an emulation of Moddable's sockets)
 //   npm start -- --app http-server --root ./web [--upload /tmp/up]   serve a host folder
 //   npm start -- --tls [--cert FILE --key FILE]   the dashboard over HTTPS (the echo app: HTTPS on port + 3)
+//   npm start -- --app mqtt-broker --port 1883         an MQTT broker (MQTT over WebSocket on the port + 1)
+//   npm start -- --app mqtt --broker mqtt://127.0.0.1:1883   the MQTT device app
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 
@@ -48,7 +50,7 @@ else if (app === "http-server" && opt("root", null) !== null) {
   // a real folder of the host instead of the app's built-in packed pages
   const { mg_fs_node } = await import("../build/hal/fs_node.js");
   mod.main({ port, host, fs: mg_fs_node(), root: opt("root", "."), upload_dir: opt("upload", null) ?? undefined });
-} else mod.main({ port, host, tls });
+} else mod.main({ port, host, tls, broker: opt("broker", undefined) }); // --broker: the mqtt app's
 
 /** The dashboard's web UI packed as on the device, its board (settings, uploads) under --data. */
 async function start_dashboard() {
