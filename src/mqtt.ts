@@ -1098,6 +1098,7 @@ class Shared {
   msg = new mg_mqtt_message();
   prop = new mg_mqtt_prop();
   id = new Uint8Array(20); // a random client id
+  idv = mg_str();
   raw = new mg_mqtt_session(0); // packet ids for connections without MQTT state (Mongoose's mgr-wide counter)
   // mg_mqtt_connect over WebSocket: the user's handler while the connection is being made
   pending_fn: mg_event_handler_t | null = null;
@@ -1377,7 +1378,7 @@ export function mg_mqtt_login(c: mg_connection, opts_or_url: mg_mqtt_opts | stri
   } else if (idn === 0) {
     // as Mongoose: a random id, and a clean session since nothing could resume it
     mg_random_str(g.id, 0, 20);
-    id = mg_str_set(g.prop.val as mg_str, g.id, 0, 20);
+    id = mg_str_set(g.idv, g.id, 0, 20);
     idn = 20;
     clean = true;
   }
