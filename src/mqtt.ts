@@ -1692,16 +1692,21 @@ function mqtt_rx(c: mg_connection, st: MqttConn, b: Uint8Array, ofs: number, len
   st.last_rx = c.mgr.hal!.millis();
   for (let guard = 0; guard < 10000 && p < end; guard++) {
     if (st.dead || c.is_closing) break;
+    if (st.server && !st.connected && b[p] >> 4 !== MQTT_CMD_CONNECT) {
+      mqtt_fail(c, st, RC_PROTOCOL, "the first packet must be CONNECT");
+      return 0;
+    }
     const version = st.server && !st.connected ? 5 : st.version; // CONNECT tells its own version
     const r = mg_mqtt_parse(b, end - p, version, m, p);
     if (r === MQTT_INCOMPLETE) {
-      if (m.dgram.len > cap - (held >= 0 ? 0 : p - ofs) && m.dgram.len > 0) {
+      if (m.dgram.len > cap) {
         mqtt_fail(c, st, RC_TOO_LARGE, "packet larger than the receive buffer");
         return 0;
       }
       break;
     }
     if (r === MQTT_MALFORMED) {
+      if (m.cmd === MQTT_CMD_CONNECT && m.version === 5) c.is_mqtt5 = true; // a v5 client is told why in CONNACK
       mqtt_fail(c, st, m.ack, m.ack === RC_PROTOCOL ? "protocol error" : m.ack === RC_TOPIC_NAME ? "invalid topic name" : "malformed packet");
       return 0;
     }
@@ -1738,10 +1743,6 @@ function user(c: mg_connection, ev: number, ev_data: any): void {
 /** Acts on one packet: DONE, HOLD (offer it again later) or STOP. */
 function mqtt_packet(c: mg_connection, st: MqttConn, m: mg_mqtt_message): number {
   const cmd = m.cmd;
-  if (st.server && !st.connected && cmd !== MQTT_CMD_CONNECT) {
-    mqtt_fail(c, st, RC_PROTOCOL, "the first packet must be CONNECT");
-    return STOP;
-  }
   switch (cmd) {
     case MQTT_CMD_CONNECT:
       if (!st.server || st.connected) return proto_error(c, st, "unexpected CONNECT");
@@ -1985,10 +1986,10 @@ export function mqtt_fail(c: mg_connection, st: MqttConn, reason: number, why: s
     c.is_full = false;
     st.held_full = false;
   }
-  if (c.is_mqtt5 || (st.server && !st.connected && reason !== RC_TOO_LARGE)) {
+  if (c.is_mqtt5) {
     if (st.server && !st.connected) {
-      // CONNECT itself was bad: a v5 client gets CONNACK with the reason; we may not know its version
-      if (c.is_mqtt5 || sh().msg.version === 5) {
+      // CONNECT itself was bad: a v5 client gets CONNACK with the reason (a client of unknown version, nothing)
+      if (c.is_mqtt5) {
         const o = begin(c, st, MQTT_CMD_CONNACK << 4, 3);
         if (o >= 0) {
           c.send.buf[o] = 0;

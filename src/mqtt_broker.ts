@@ -96,6 +96,7 @@ class BrokerClient {
   ids = new Uint32Array(4);
   nids = 0;
   holding = false; // a PUBLISH of this client waits for full subscribers
+  stalled = false; // full for longer than MG_MQTT_BROKER_STALL_MS: messages are dropped for it, not waited for, until it has room
 }
 
 /**
@@ -207,6 +208,7 @@ export class mg_mqtt_broker implements MqttBrokerHooks {
     bc.pend_n = 0;
     bc.pend.fill(0);
     bc.holding = false;
+    bc.stalled = false;
     this.clients++;
     if (!mqtt_send_connack(c, st, false, 0, assigned)) mqtt_fail(c, st, 0x83, "CONNACK does not fit");
   }
@@ -265,6 +267,9 @@ export class mg_mqtt_broker implements MqttBrokerHooks {
     mg_str_set(out.props, m.dgram.buf, m.dgram.ofs + m.props_start, m.props_size);
     mg_str_set(out.data, m.data.buf, m.data.ofs, m.data.len);
     out.elapsed = 0;
+    // a retained message that cannot be kept: a v5 QoS 1/2 publisher is told (and nothing is delivered)
+    const keep = m.retain && m.data.len > 0;
+    if (keep && !this.retain_fits(out) && st.version === 5 && m.qos > 0) return RC_QUOTA;
     const now = c.mgr.hal!.millis();
     const may_wait = !st.held || now - st.held_at < MG_MQTT_BROKER_STALL_MS;
     const n = this.route(out, m.qos, m.retain, c, may_wait);
@@ -285,10 +290,7 @@ export class mg_mqtt_broker implements MqttBrokerHooks {
       mg_str_set(out.topic, m.topic.buf, m.topic.ofs, m.topic.len);
       mg_str_set(out.props, m.dgram.buf, m.dgram.ofs + m.props_start, m.props_size);
       mg_str_set(out.data, m.data.buf, m.data.ofs, m.data.len);
-      if (!this.retain(out, m.qos)) {
-        MG_ERROR("MQTT broker: retained table full (MG_MQTT_BROKER_RETAINED, _SIZE): not retained");
-        if (st.version === 5 && m.qos > 0) return RC_QUOTA;
-      }
+      if (!this.retain(out, m.qos)) MG_ERROR("MQTT broker: retained table full (MG_MQTT_BROKER_RETAINED, _SIZE): not retained");
     }
     return n === 0 && st.version === 5 ? MQTT_RC_NO_MATCHING_SUBSCRIBERS : 0;
   }
@@ -339,7 +341,7 @@ export class mg_mqtt_broker implements MqttBrokerHooks {
       const r = mqtt_forward(c, st, out, bc.fan, bc.rap && retain, true);
       if (r === FWD_WAIT) {
         bc.blocked = true;
-        blocked++;
+        if (!bc.stalled) blocked++;
       } else if (r === FWD_DROP) {
         bc.fan = -1; // larger than this subscriber takes: not for it (MQTT 5 §3.1.2.25)
         this.dropped++;
@@ -354,9 +356,11 @@ export class mg_mqtt_broker implements MqttBrokerHooks {
       if (bc.fan < 0) continue;
       if (bc.blocked) {
         this.dropped++;
-        MG_DEBUG("%lu MQTT broker: subscriber full, message dropped", c.id);
+        if (!bc.stalled) MG_DEBUG("%lu MQTT broker: subscriber full for %d ms, dropping its messages", c.id, MG_MQTT_BROKER_STALL_MS);
+        bc.stalled = true;
         continue;
       }
+      bc.stalled = false;
       this.set_ids(out, bc);
       if (mqtt_forward(c, st, out, bc.fan, bc.rap && retain, false) === FWD_SENT) n++;
     }
@@ -371,15 +375,32 @@ export class mg_mqtt_broker implements MqttBrokerHooks {
 
   // --- retained messages -----------------------------------------------------------
 
+  /** The retained message of topic t, or -1. */
+  ret_find(t: mg_str): number {
+    for (let i = 0; i < MG_MQTT_BROKER_RETAINED; i++) {
+      if (this.ret_used[i] !== 0 && this.ret_tlen[i] === t.len && same(this.ret_bytes, this.ret_ofs[i], t)) return i;
+    }
+    return -1;
+  }
+
+  /** Whether out can be retained (in place of the one of its topic, if any). */
+  retain_fits(out: MqttOut): boolean {
+    const old = this.ret_find(out.topic);
+    let free = MG_MQTT_BROKER_RETAINED_SIZE - this.ret_top;
+    let slots = 0;
+    for (let i = 0; i < MG_MQTT_BROKER_RETAINED; i++) if (this.ret_used[i] === 0) slots++;
+    if (old >= 0) {
+      free += this.ret_tlen[old] + this.ret_plen[old] + this.ret_dlen[old];
+      slots++;
+    }
+    return slots > 0 && out.topic.len + mqtt_props_copy(out.props, null, 0, 0) + out.data.len <= free;
+  }
+
   /** Stores (or, with an empty payload, deletes) the retained message of out's topic. False when there is no room. */
   retain(out: MqttOut, qos: number): boolean {
     const t = out.topic;
-    for (let i = 0; i < MG_MQTT_BROKER_RETAINED; i++) {
-      if (this.ret_used[i] !== 0 && this.ret_tlen[i] === t.len && same(this.ret_bytes, this.ret_ofs[i], t)) {
-        this.ret_delete(i);
-        break;
-      }
-    }
+    const old = this.ret_find(t);
+    if (old >= 0) this.ret_delete(old); // replaced, or (kept or not) no longer current
     if (out.data.len === 0) return true;
     const pl = mqtt_props_copy(out.props, null, 0, 0);
     const size = t.len + pl + out.data.len;

@@ -97,6 +97,9 @@ function handler(c: mg_connection, ev: number, ev_data: any, app: mqtt_app): voi
     mg_mqtt_pub(c, p);
     const s = app.sub;
     s.qos = 2;
+    // v5: retain as published, so a live message keeps its retain flag (a 3.1.1 broker clears it on
+    // live messages; only the retained ones sent on subscribing arrive with it)
+    s.sub_options = 8;
     mg_mqtt_sub(c, s);
   } else if (ev === MG_EV_MQTT_MSG) {
     const m = ev_data as mg_mqtt_message;
