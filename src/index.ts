@@ -15,5 +15,6 @@ export * from "./http.js";
 export * from "./ws.js";
 export * from "./sntp.js";
 export * from "./rpc.js";
+export * from "./mqtt_packet.js";
 export * from "./mqtt.js";
 export * from "./mqtt_broker.js";

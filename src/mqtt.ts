@@ -1,13 +1,11 @@
-// MQTT 3.1.1 (protocol level 4) and 5 (Mongoose's mqtt.c): the packet codec,
-// the client, the server side of mg_mqtt_listen, MQTT over WebSocket, and a
-// reconnect helper, in fixed buffers. The broker is src/mqtt_broker.ts.
+// MQTT 3.1.1 (protocol level 4) and 5 (Mongoose's mqtt.c): the client, the
+// server side of mg_mqtt_listen, MQTT over WebSocket, and a reconnect helper,
+// in fixed buffers. Packets are parsed and their bytes written in
+// src/mqtt_packet.ts; the broker is src/mqtt_broker.ts.
 //
-// Where a byte is parsed: mg_mqtt_parse splits one packet (fixed header,
-// remaining length, variable header, v5 properties through prop_check,
-// payload) and checks it against the spec; mqtt_rx walks the packets in
-// c.recv (or in a WebSocket message) and mqtt_packet acts on each one.
-// Packets are built in place in c.send (begin/finish); nothing is copied
-// out or allocated per packet.
+// mqtt_rx walks the packets in c.recv (or in a WebSocket message) and
+// mqtt_packet acts on each one. Packets are built in place in c.send
+// (begin/finish); nothing is copied out or allocated per packet.
 //
 // Beyond Mongoose 7, each documented at its function:
 // - keepalive: a PINGREQ when nothing was sent for 3/4 of the keepalive, an
@@ -61,91 +59,61 @@ import {
   mg_mgr_kick,
 } from "./net.js";
 import type { mg_http_message } from "./http.js";
-import { mg_is_str, mg_str, mg_str_set, mg_utf8_len, mg_utf8_put } from "./str.js";
+import {
+  MQTT_CMD_AUTH,
+  MQTT_CMD_CONNACK,
+  MQTT_CMD_CONNECT,
+  MQTT_CMD_DISCONNECT,
+  MQTT_CMD_PINGREQ,
+  MQTT_CMD_PINGRESP,
+  MQTT_CMD_PUBACK,
+  MQTT_CMD_PUBCOMP,
+  MQTT_CMD_PUBLISH,
+  MQTT_CMD_PUBREC,
+  MQTT_CMD_PUBREL,
+  MQTT_CMD_SUBACK,
+  MQTT_CMD_SUBSCRIBE,
+  MQTT_CMD_UNSUBACK,
+  MQTT_CMD_UNSUBSCRIBE,
+  MQTT_INCOMPLETE,
+  MQTT_MALFORMED,
+  MQTT_PROP_MAXIMUM_PACKET_SIZE,
+  MQTT_PROP_MAXIMUM_QOS,
+  MQTT_PROP_RECEIVE_MAXIMUM,
+  MQTT_PROP_RETAIN_AVAILABLE,
+  MQTT_PROP_SERVER_KEEP_ALIVE,
+  MQTT_PROP_TOPIC_ALIAS,
+  MQTT_PROP_TOPIC_ALIAS_MAXIMUM,
+  MQTT_RC_IMPLEMENTATION_SPECIFIC,
+  MQTT_RC_KEEP_ALIVE_TIMEOUT,
+  MQTT_RC_PACKET_ID_NOT_FOUND,
+  MQTT_RC_PACKET_TOO_LARGE,
+  MQTT_RC_PROTOCOL_ERROR,
+  MQTT_RC_RECEIVE_MAXIMUM_EXCEEDED,
+  MQTT_RC_TOPIC_ALIAS_INVALID,
+  MQTT_RC_TOPIC_NAME_INVALID,
+  has_prop,
+  mg_mqtt_message,
+  mg_mqtt_next_prop,
+  mg_mqtt_parse,
+  mg_mqtt_prop,
+  props_size,
+  put_props,
+  put_raw,
+  put_str,
+  put_u16,
+  put_u32,
+  put_vint,
+  text,
+  tlen,
+  topic_ok,
+  vlen,
+} from "./mqtt_packet.js";
+import { mg_str, mg_str_set } from "./str.js";
 import { mg_timer, mg_timer_init, mg_timer_unlink, MG_TIMER_ONCE } from "./timer.js";
 import { mg_url_is_ssl } from "./url.js";
 import { mg_random, mg_random_str } from "./util.js";
 import { WEBSOCKET_OP_BINARY, mg_ws_connect, mg_ws_message, mg_ws_upgrade, mg_ws_wrap } from "./ws.js";
-
-export const MQTT_CMD_CONNECT = 1;
-export const MQTT_CMD_CONNACK = 2;
-export const MQTT_CMD_PUBLISH = 3;
-export const MQTT_CMD_PUBACK = 4;
-export const MQTT_CMD_PUBREC = 5;
-export const MQTT_CMD_PUBREL = 6;
-export const MQTT_CMD_PUBCOMP = 7;
-export const MQTT_CMD_SUBSCRIBE = 8;
-export const MQTT_CMD_SUBACK = 9;
-export const MQTT_CMD_UNSUBSCRIBE = 10;
-export const MQTT_CMD_UNSUBACK = 11;
-export const MQTT_CMD_PINGREQ = 12;
-export const MQTT_CMD_PINGRESP = 13;
-export const MQTT_CMD_DISCONNECT = 14;
-export const MQTT_CMD_AUTH = 15;
-
-export const MQTT_PROP_PAYLOAD_FORMAT_INDICATOR = 0x01;
-export const MQTT_PROP_MESSAGE_EXPIRY_INTERVAL = 0x02;
-export const MQTT_PROP_CONTENT_TYPE = 0x03;
-export const MQTT_PROP_RESPONSE_TOPIC = 0x08;
-export const MQTT_PROP_CORRELATION_DATA = 0x09;
-export const MQTT_PROP_SUBSCRIPTION_IDENTIFIER = 0x0b;
-export const MQTT_PROP_SESSION_EXPIRY_INTERVAL = 0x11;
-export const MQTT_PROP_ASSIGNED_CLIENT_IDENTIFIER = 0x12;
-export const MQTT_PROP_SERVER_KEEP_ALIVE = 0x13;
-export const MQTT_PROP_AUTHENTICATION_METHOD = 0x15;
-export const MQTT_PROP_AUTHENTICATION_DATA = 0x16;
-export const MQTT_PROP_REQUEST_PROBLEM_INFORMATION = 0x17;
-export const MQTT_PROP_WILL_DELAY_INTERVAL = 0x18;
-export const MQTT_PROP_REQUEST_RESPONSE_INFORMATION = 0x19;
-export const MQTT_PROP_RESPONSE_INFORMATION = 0x1a;
-export const MQTT_PROP_SERVER_REFERENCE = 0x1c;
-export const MQTT_PROP_REASON_STRING = 0x1f;
-export const MQTT_PROP_RECEIVE_MAXIMUM = 0x21;
-export const MQTT_PROP_TOPIC_ALIAS_MAXIMUM = 0x22;
-export const MQTT_PROP_TOPIC_ALIAS = 0x23;
-export const MQTT_PROP_MAXIMUM_QOS = 0x24;
-export const MQTT_PROP_RETAIN_AVAILABLE = 0x25;
-export const MQTT_PROP_USER_PROPERTY = 0x26;
-export const MQTT_PROP_MAXIMUM_PACKET_SIZE = 0x27;
-export const MQTT_PROP_WILDCARD_SUBSCRIPTION_AVAILABLE = 0x28;
-export const MQTT_PROP_SUBSCRIPTION_IDENTIFIER_AVAILABLE = 0x29;
-export const MQTT_PROP_SHARED_SUBSCRIPTION_AVAILABLE = 0x2a;
-
-export const MQTT_PROP_TYPE_BYTE = 0;
-export const MQTT_PROP_TYPE_STRING = 1;
-export const MQTT_PROP_TYPE_STRING_PAIR = 2;
-export const MQTT_PROP_TYPE_BINARY_DATA = 3;
-export const MQTT_PROP_TYPE_VARIABLE_INT = 4;
-export const MQTT_PROP_TYPE_INT = 5;
-export const MQTT_PROP_TYPE_SHORT = 6;
-
-/** mg_mqtt_parse results. */
-export const MQTT_OK = 0;
-export const MQTT_INCOMPLETE = 1;
-export const MQTT_MALFORMED = 2;
-
-// v5 reason codes mgts sends (MQTT 5 §2.4)
-const RC_NO_SUBSCRIBERS = 0x10;
-const RC_MALFORMED = 0x81;
-const RC_PROTOCOL = 0x82;
-const RC_IMPL = 0x83;
-const RC_KEEPALIVE = 0x8d;
-const RC_TOPIC_NAME = 0x90;
-const RC_ID_NOT_FOUND = 0x92;
-const RC_RECV_MAX = 0x93;
-const RC_ALIAS = 0x94;
-const RC_TOO_LARGE = 0x95;
-
-/** A v5 property (struct mg_mqtt_prop): id, and iv or key/val by its type. */
-export class mg_mqtt_prop {
-  id = 0;
-  /** Byte, two-byte, four-byte and variable byte integer properties. */
-  iv = 0;
-  /** The name of a user property. */
-  key: mg_str | string = "";
-  /** Strings, binary data, and the value of a user property. */
-  val: mg_str | string = "";
-}
 
 /**
  * Options of mg_mqtt_connect/login, _pub, _sub, _unsub, _disconnect (struct
@@ -185,64 +153,9 @@ export class mg_mqtt_opts {
   session: mg_mqtt_session | null = null;
 }
 
-/**
- * A received packet (struct mg_mqtt_message): views into the receive buffer,
- * valid during the event. One object serves every connection.
- */
-export class mg_mqtt_message {
-  /** PUBLISH: the topic (resolved when it came as a v5 topic alias). CONNECT: the will topic. */
-  topic = mg_str();
-  /** PUBLISH: the payload. CONNECT: the will payload. SUBSCRIBE/UNSUBSCRIBE: the topic list; SUBACK/UNSUBACK: the reason codes. */
-  data = mg_str();
-  /** The whole packet. After MQTT_INCOMPLETE with a complete fixed header, dgram.len is the declared size. */
-  dgram = mg_str();
-  id = 0;
-  cmd = 0;
-  qos = 0;
-  /**
-   * CONNACK's return code (as Mongoose); mgts also sets the v5 reason code of
-   * PUBACK..PUBCOMP, DISCONNECT, AUTH and the first code of SUBACK/UNSUBACK,
-   * and after MQTT_MALFORMED the reason code to answer with (0x81 malformed,
-   * 0x82 protocol error, 0x90 topic name invalid, 0x94 topic alias invalid).
-   * CONNECT: 0, or the return code to refuse an unsupported version with.
-   */
-  ack = 0;
-  /** v5: where the properties start within dgram, and their length. */
-  props_start = 0;
-  props_size = 0;
-  // mgts additions
-  retain = false;
-  dup = false;
-  /** CONNACK: the session present flag. */
-  session_present = false;
-  /** PUBLISH: the v5 Topic Alias it carried (0 = none). */
-  alias = 0;
-  /**
-   * Set to true during MG_EV_MQTT_MSG to have this PUBLISH offered again
-   * later (after the next write, or poll) instead of now: its acknowledgement
-   * waits too, and messages behind it wait; acknowledgements of your own
-   * messages behind it are still taken. For a handler that must publish and
-   * cannot yet (mg_mqtt_pub returned false). Ignored on a broker.
-   */
-  hold = false;
-  // CONNECT (servers)
-  version = 0;
-  keepalive = 0;
-  clean = false;
-  client_id = mg_str();
-  user = mg_str();
-  pass = mg_str();
-  will_props_start = 0;
-  will_props_size = 0;
-  /** CONNECT: user name / password flags (an empty one may be present). */
-  has_user = false;
-  has_pass = false;
-  has_will = false;
-}
-
 // In-flight entry states
-const OUT_PUBACK = 1; // QoS 1 PUBLISH sent, waiting for PUBACK
-const OUT_PUBREC = 2; // QoS 2 PUBLISH sent, waiting for PUBREC
+export const OUT_PUBACK = 1; // QoS 1 PUBLISH sent, waiting for PUBACK
+export const OUT_PUBREC = 2; // QoS 2 PUBLISH sent, waiting for PUBREC
 const OUT_PUBCOMP = 3; // PUBREL sent, waiting for PUBCOMP
 
 /**
@@ -304,7 +217,7 @@ function in_remove(s: mg_mqtt_session, i: number): void {
   s.in_n--;
 }
 /** A packet id not in flight (ids skip 0). */
-function next_id(s: mg_mqtt_session): number {
+export function next_id(s: mg_mqtt_session): number {
   for (let k = 0; k < 65536; k++) {
     s.next_id = s.next_id >= 65535 ? 1 : s.next_id + 1;
     if (out_find(s, s.next_id) < 0) return s.next_id;
@@ -312,595 +225,7 @@ function next_id(s: mg_mqtt_session): number {
   return 0;
 }
 
-// --- parsing ------------------------------------------------------------------
-
-const INCOMPLETE = -1;
-const BAD = -2;
-
-/** A variable byte integer at p (MQTT 5 §1.5.5): its value, INCOMPLETE, or BAD (over 4 bytes, or not minimal). */
-function vint_at(b: Uint8Array, p: number, end: number): number {
-  let v = 0;
-  let mul = 1;
-  for (let k = 0; k < 4; k++) {
-    if (p + k >= end) return INCOMPLETE;
-    const d = b[p + k];
-    v += (d & 127) * mul;
-    if ((d & 128) === 0) return d === 0 && k > 0 ? BAD : v;
-    mul *= 128;
-  }
-  return BAD;
-}
-function vlen(v: number): number {
-  return v < 128 ? 1 : v < 16384 ? 2 : v < 2097152 ? 3 : 4;
-}
-
-/**
- * Well-formed UTF-8 as MQTT wants it (§1.5.4): no overlong forms, no
- * surrogates, nothing above U+10FFFF, and no U+0000.
- */
-export function mg_mqtt_utf8_ok(b: Uint8Array, ofs: number, len: number): boolean {
-  const end = ofs + len;
-  let i = ofs;
-  while (i < end) {
-    const c = b[i];
-    if (c >= 1 && c < 0x80) {
-      i++;
-      continue;
-    }
-    let n: number; // continuation bytes
-    let lo = 0x80;
-    let hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf) n = 1;
-    else if (c >= 0xe0 && c <= 0xef) {
-      n = 2;
-      if (c === 0xe0) lo = 0xa0;
-      else if (c === 0xed) hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      n = 3;
-      if (c === 0xf0) lo = 0x90;
-      else if (c === 0xf4) hi = 0x8f;
-    } else return false; // U+0000, a stray continuation byte, 0xc0/0xc1, 0xf5..
-    if (i + n >= end) return false; // cut short
-    const b1 = b[i + 1];
-    if (b1 < lo || b1 > hi) return false;
-    for (let k = 2; k <= n; k++) if ((b[i + k] & 0xc0) !== 0x80) return false;
-    i += n + 1;
-  }
-  return true;
-}
-
-/** A topic name for PUBLISH or a will (§4.7): valid UTF-8 without wildcards. */
-function topic_ok(b: Uint8Array, ofs: number, len: number): boolean {
-  for (let i = 0; i < len; i++) {
-    const c = b[ofs + i];
-    if (c === 0x2b || c === 0x23) return false; // '+', '#'
-  }
-  return true;
-}
-
-/**
- * Whether a topic filter is well formed (§4.7.1): '#' only as the whole last
- * level, '+' only as a whole level. Its UTF-8 is checked by mg_mqtt_parse.
- */
-export function mg_mqtt_filter_ok(f: mg_str): boolean {
-  const b = f.buf;
-  const end = f.ofs + f.len;
-  if (f.len === 0) return false;
-  for (let i = f.ofs; i < end; i++) {
-    const c = b[i];
-    if (c !== 0x2b && c !== 0x23) continue;
-    if (i > f.ofs && b[i - 1] !== 0x2f) return false; // preceded by something other than '/'
-    if (c === 0x23) return i === end - 1; // '#' last
-    if (i + 1 < end && b[i + 1] !== 0x2f) return false; // '+' followed by something other than '/'
-  }
-  return true;
-}
-
-/** A v5 property's type, or -1 for an unknown identifier. */
-function prop_type(id: number): number {
-  switch (id) {
-    case 0x01: case 0x17: case 0x19: case 0x24: case 0x25: case 0x28: case 0x29: case 0x2a:
-      return MQTT_PROP_TYPE_BYTE;
-    case 0x13: case 0x21: case 0x22: case 0x23:
-      return MQTT_PROP_TYPE_SHORT;
-    case 0x02: case 0x11: case 0x18: case 0x27:
-      return MQTT_PROP_TYPE_INT;
-    case 0x0b:
-      return MQTT_PROP_TYPE_VARIABLE_INT;
-    case 0x03: case 0x08: case 0x12: case 0x15: case 0x1a: case 0x1c: case 0x1f:
-      return MQTT_PROP_TYPE_STRING;
-    case 0x09: case 0x16:
-      return MQTT_PROP_TYPE_BINARY_DATA;
-    case 0x26:
-      return MQTT_PROP_TYPE_STRING_PAIR;
-  }
-  return -1;
-}
-
-const WILL = 0; // "packet type" of will properties in prop_allowed
-/** Whether property id may appear in packets of type cmd (WILL: will properties), MQTT 5 §2.2.2.2. */
-function prop_allowed(id: number, cmd: number): boolean {
-  let m = 0; // bit per packet type
-  switch (id) {
-    case 0x01: case 0x02: case 0x03: case 0x08: case 0x09:
-      m = (1 << MQTT_CMD_PUBLISH) | (1 << WILL); break;
-    case 0x0b: m = (1 << MQTT_CMD_PUBLISH) | (1 << MQTT_CMD_SUBSCRIBE); break;
-    case 0x11: m = (1 << MQTT_CMD_CONNECT) | (1 << MQTT_CMD_CONNACK) | (1 << MQTT_CMD_DISCONNECT); break;
-    case 0x12: case 0x13: case 0x1a: case 0x24: case 0x25: case 0x28: case 0x29: case 0x2a:
-      m = 1 << MQTT_CMD_CONNACK; break;
-    case 0x15: case 0x16: m = (1 << MQTT_CMD_CONNECT) | (1 << MQTT_CMD_CONNACK) | (1 << MQTT_CMD_AUTH); break;
-    case 0x17: case 0x19: m = 1 << MQTT_CMD_CONNECT; break;
-    case 0x18: m = 1 << WILL; break;
-    case 0x1c: m = (1 << MQTT_CMD_CONNACK) | (1 << MQTT_CMD_DISCONNECT); break;
-    case 0x1f: m = 0xfff0 & ~((1 << MQTT_CMD_SUBSCRIBE) | (1 << MQTT_CMD_UNSUBSCRIBE) | (1 << MQTT_CMD_PINGREQ) | (1 << MQTT_CMD_PINGRESP) | (1 << MQTT_CMD_PUBLISH)) | (1 << MQTT_CMD_CONNACK); break;
-    case 0x21: case 0x22: case 0x27: m = (1 << MQTT_CMD_CONNECT) | (1 << MQTT_CMD_CONNACK); break;
-    case 0x23: m = 1 << MQTT_CMD_PUBLISH; break;
-    case 0x26: m = 0xfffe & ~((1 << MQTT_CMD_PINGREQ) | (1 << MQTT_CMD_PINGRESP)) | (1 << WILL); break;
-  }
-  return (m & (1 << cmd)) !== 0;
-}
-
-/**
- * Checks the v5 properties at b[p..end) for a packet of type cmd: known ids,
- * allowed there, well-formed values, no duplicates where one is the limit.
- * Returns 0, or the reason code (0x81 malformed, 0x82 protocol error, 0x94).
- * Also notes the Topic Alias (PARSED.alias).
- */
-function prop_check(b: Uint8Array, p: number, end: number, cmd: number): number {
-  let seen_lo = 0; // ids 0..31 seen
-  let seen_hi = 0; // ids 32..63
-  while (p < end) {
-    const id = b[p]; // every defined id fits one byte (a longer one is unknown anyway)
-    const t = prop_type(id);
-    if (t < 0 || (id & 0x80) !== 0 || !prop_allowed(id, cmd)) return RC_MALFORMED;
-    p++;
-    if (id !== MQTT_PROP_USER_PROPERTY && !(id === MQTT_PROP_SUBSCRIPTION_IDENTIFIER && cmd === MQTT_CMD_PUBLISH)) {
-      const bit = 1 << (id & 31);
-      if (id < 32) {
-        if ((seen_lo & bit) !== 0) return RC_PROTOCOL;
-        seen_lo |= bit;
-      } else {
-        if ((seen_hi & bit) !== 0) return RC_PROTOCOL;
-        seen_hi |= bit;
-      }
-    }
-    let v = 0;
-    if (t === MQTT_PROP_TYPE_BYTE) {
-      if (p + 1 > end) return RC_MALFORMED;
-      v = b[p++];
-      if (v > 1) return RC_PROTOCOL; // every byte property is 0 or 1 (Maximum QoS too)
-    } else if (t === MQTT_PROP_TYPE_SHORT) {
-      if (p + 2 > end) return RC_MALFORMED;
-      v = (b[p] << 8) | b[p + 1];
-      p += 2;
-      if (v === 0 && id === MQTT_PROP_RECEIVE_MAXIMUM) return RC_PROTOCOL;
-      if (id === MQTT_PROP_TOPIC_ALIAS) {
-        if (v === 0) return RC_ALIAS;
-        PARSED_ALIAS = v;
-      }
-    } else if (t === MQTT_PROP_TYPE_INT) {
-      if (p + 4 > end) return RC_MALFORMED;
-      v = b[p] * 16777216 + (b[p + 1] << 16) + (b[p + 2] << 8) + b[p + 3];
-      p += 4;
-      if (v === 0 && id === MQTT_PROP_MAXIMUM_PACKET_SIZE) return RC_PROTOCOL;
-    } else if (t === MQTT_PROP_TYPE_VARIABLE_INT) {
-      v = vint_at(b, p, end);
-      if (v < 0) return RC_MALFORMED;
-      p += vlen(v);
-      if (v === 0) return RC_PROTOCOL;
-    } else {
-      // strings and binary data: a two-byte length; a pair is two strings
-      for (let k = t === MQTT_PROP_TYPE_STRING_PAIR ? 2 : 1; k > 0; k--) {
-        if (p + 2 > end) return RC_MALFORMED;
-        const n = (b[p] << 8) | b[p + 1];
-        p += 2;
-        if (p + n > end) return RC_MALFORMED;
-        if (t !== MQTT_PROP_TYPE_BINARY_DATA && !mg_mqtt_utf8_ok(b, p, n)) return RC_MALFORMED;
-        p += n;
-      }
-    }
-  }
-  return 0;
-}
-// Set by prop_check (a module let stays writable when the module is preloaded).
-let PARSED_ALIAS = 0;
-
-function bad(m: mg_mqtt_message, reason: number): number {
-  m.ack = reason;
-  return MQTT_MALFORMED;
-}
-
-/** Reads the v5 property length at p and checks the properties; the end offset, or < 0 (reason code negated). */
-function props_at(b: Uint8Array, m: mg_mqtt_message, p: number, end: number, cmd: number): number {
-  const n = vint_at(b, p, end);
-  if (n < 0 || p + vlen(n) + n > end) return -RC_MALFORMED;
-  const s = p + vlen(n);
-  m.props_start = s - m.dgram.ofs;
-  m.props_size = n;
-  const r = prop_check(b, s, s + n, cmd);
-  return r !== 0 ? -r : s + n;
-}
-
-/**
- * Parses one packet at buf[ofs..ofs+len) (mg_mqtt_parse): MQTT_OK with m
- * filled, MQTT_INCOMPLETE, or MQTT_MALFORMED with m.ack the v5 reason code.
- * version (4 or 5) says how to read the packets that differ (CONNECT tells
- * its own). TypeScript adaptation: an optional ofs follows m, as C passes a
- * pointer.
- *
- * Stricter than Mongoose (which checks only the length's 4-byte limit): the
- * fixed header's flags per type, QoS 3, DUP on QoS 0, a non-minimal length,
- * packet id 0, invalid UTF-8 (and U+0000), wildcards or an empty topic in
- * PUBLISH, lengths that do not add up, v5 properties (known, allowed in the
- * packet, not repeated, values in range), reserved bits, and AUTH in v4.
- */
-export function mg_mqtt_parse(buf: Uint8Array, len: number, version: number, m: mg_mqtt_message, ofs = 0): number {
-  m.cmd = m.qos = m.id = m.ack = m.props_start = m.props_size = m.alias = 0;
-  m.retain = m.dup = m.session_present = m.hold = false;
-  mg_str_set(m.topic, buf, ofs, 0);
-  mg_str_set(m.data, buf, ofs, 0);
-  mg_str_set(m.dgram, buf, ofs, 0);
-  if (len < 1) return MQTT_INCOMPLETE;
-  const b0 = buf[ofs];
-  const cmd = b0 >> 4;
-  const flags = b0 & 15;
-  m.cmd = cmd;
-  // the flags each type must carry (§2.1.3); PUBLISH's are its DUP, QoS and RETAIN
-  if (cmd === 0 || (cmd === MQTT_CMD_AUTH && version !== 5)) return bad(m, RC_MALFORMED);
-  if (cmd === MQTT_CMD_PUBLISH) {
-    m.qos = (flags >> 1) & 3;
-    m.dup = (flags & 8) !== 0;
-    m.retain = (flags & 1) !== 0;
-    if (m.qos === 3 || (m.qos === 0 && m.dup)) return bad(m, RC_MALFORMED);
-  } else if (flags !== (cmd === MQTT_CMD_PUBREL || cmd === MQTT_CMD_SUBSCRIBE || cmd === MQTT_CMD_UNSUBSCRIBE ? 2 : 0)) {
-    return bad(m, RC_MALFORMED);
-  }
-  const rem = vint_at(buf, ofs + 1, ofs + len);
-  if (rem === BAD) return bad(m, RC_MALFORMED);
-  if (rem === INCOMPLETE) return MQTT_INCOMPLETE;
-  const hl = 1 + vlen(rem);
-  const total = hl + rem;
-  mg_str_set(m.dgram, buf, ofs, total);
-  if (len < total) return MQTT_INCOMPLETE;
-  const b = buf;
-  let p = ofs + hl;
-  const end = ofs + total;
-  const v5 = version === 5;
-  switch (cmd) {
-    case MQTT_CMD_CONNECT:
-      return parse_connect(b, m, p, end);
-    case MQTT_CMD_CONNACK: {
-      if (rem < 2 || (!v5 && rem !== 2) || (v5 && rem < 3)) return bad(m, RC_MALFORMED);
-      if ((b[p] & 0xfe) !== 0) return bad(m, RC_MALFORMED);
-      m.session_present = (b[p] & 1) !== 0;
-      m.ack = b[p + 1];
-      p += 2;
-      if (v5) {
-        p = props_at(b, m, p, end, cmd);
-        if (p < 0) return bad(m, -p);
-      }
-      return p === end ? MQTT_OK : bad(m, RC_MALFORMED);
-    }
-    case MQTT_CMD_PUBLISH: {
-      if (p + 2 > end) return bad(m, RC_MALFORMED);
-      const tl = (b[p] << 8) | b[p + 1];
-      p += 2;
-      if (p + tl > end) return bad(m, RC_MALFORMED);
-      mg_str_set(m.topic, b, p, tl);
-      if (!mg_mqtt_utf8_ok(b, p, tl)) return bad(m, RC_MALFORMED);
-      if (!topic_ok(b, p, tl)) return bad(m, RC_TOPIC_NAME);
-      p += tl;
-      if (m.qos > 0) {
-        if (p + 2 > end) return bad(m, RC_MALFORMED);
-        m.id = (b[p] << 8) | b[p + 1];
-        p += 2;
-        if (m.id === 0) return bad(m, RC_MALFORMED);
-      }
-      if (v5) {
-        PARSED_ALIAS = 0;
-        p = props_at(b, m, p, end, cmd);
-        if (p < 0) return bad(m, -p);
-        m.alias = PARSED_ALIAS;
-      }
-      // an empty topic is only allowed as a v5 alias's reuse
-      if (tl === 0 && m.alias === 0) return bad(m, v5 ? RC_PROTOCOL : RC_MALFORMED);
-      mg_str_set(m.data, b, p, end - p);
-      return MQTT_OK;
-    }
-    case MQTT_CMD_PUBACK:
-    case MQTT_CMD_PUBREC:
-    case MQTT_CMD_PUBREL:
-    case MQTT_CMD_PUBCOMP: {
-      if (rem < 2 || (!v5 && rem !== 2)) return bad(m, RC_MALFORMED);
-      m.id = (b[p] << 8) | b[p + 1];
-      if (m.id === 0) return bad(m, RC_MALFORMED);
-      p += 2;
-      if (p < end) m.ack = b[p++];
-      if (p < end) {
-        p = props_at(b, m, p, end, cmd);
-        if (p < 0) return bad(m, -p);
-      }
-      return p === end ? MQTT_OK : bad(m, RC_MALFORMED);
-    }
-    case MQTT_CMD_SUBSCRIBE:
-    case MQTT_CMD_UNSUBSCRIBE:
-    case MQTT_CMD_SUBACK:
-    case MQTT_CMD_UNSUBACK: {
-      if (p + 2 > end) return bad(m, RC_MALFORMED);
-      m.id = (b[p] << 8) | b[p + 1];
-      if (m.id === 0) return bad(m, RC_MALFORMED);
-      p += 2;
-      if (v5) {
-        p = props_at(b, m, p, end, cmd);
-        if (p < 0) return bad(m, -p);
-      }
-      mg_str_set(m.data, b, p, end - p);
-      if (cmd === MQTT_CMD_UNSUBACK && !v5) return p === end ? MQTT_OK : bad(m, RC_MALFORMED);
-      if (p === end) return bad(m, RC_PROTOCOL); // at least one topic or reason code (§3.8.3, §3.10.3)
-      if (cmd === MQTT_CMD_SUBACK || cmd === MQTT_CMD_UNSUBACK) {
-        m.ack = b[p];
-        return MQTT_OK;
-      }
-      // the topic list: each a UTF-8 string (and SUBSCRIBE's options byte)
-      const sub = cmd === MQTT_CMD_SUBSCRIBE;
-      let first = true;
-      while (p < end) {
-        if (p + 2 > end) return bad(m, RC_MALFORMED);
-        const n = (b[p] << 8) | b[p + 1];
-        p += 2;
-        if (p + n + (sub ? 1 : 0) > end || n === 0) return bad(m, RC_MALFORMED);
-        if (!mg_mqtt_utf8_ok(b, p, n)) return bad(m, RC_MALFORMED);
-        if (first) mg_str_set(m.topic, b, p, n);
-        p += n;
-        if (sub) {
-          const o = b[p++];
-          // v4: only the QoS bits; v5: bits 6-7 reserved, QoS and retain handling below 3
-          if ((o & 3) === 3 || (!v5 && (o & 0xfc) !== 0) || (v5 && ((o & 0xc0) !== 0 || (o & 0x30) === 0x30))) return bad(m, RC_MALFORMED);
-          if (first) m.qos = o & 3;
-        }
-        first = false;
-      }
-      return MQTT_OK;
-    }
-    case MQTT_CMD_PINGREQ:
-    case MQTT_CMD_PINGRESP:
-      return rem === 0 ? MQTT_OK : bad(m, RC_MALFORMED);
-    case MQTT_CMD_DISCONNECT:
-    case MQTT_CMD_AUTH: {
-      if (!v5) return rem === 0 ? MQTT_OK : bad(m, RC_MALFORMED);
-      if (p < end) m.ack = b[p++];
-      if (p < end) {
-        p = props_at(b, m, p, end, cmd);
-        if (p < 0) return bad(m, -p);
-      }
-      return p === end ? MQTT_OK : bad(m, RC_MALFORMED);
-    }
-  }
-  return bad(m, RC_MALFORMED);
-}
-
-/** A two-byte-length string at p into s; the offset after it, or -1. */
-function str_at(b: Uint8Array, p: number, end: number, s: mg_str, utf8: boolean): number {
-  if (p + 2 > end) return -1;
-  const n = (b[p] << 8) | b[p + 1];
-  if (p + 2 + n > end) return -1;
-  if (utf8 && !mg_mqtt_utf8_ok(b, p + 2, n)) return -1;
-  mg_str_set(s, b, p + 2, n);
-  return p + 2 + n;
-}
-
-/** CONNECT (§3.1): protocol name and level, flags, keepalive, properties, then the payload. */
-function parse_connect(b: Uint8Array, m: mg_mqtt_message, p: number, end: number): number {
-  m.version = m.keepalive = m.will_props_start = m.will_props_size = 0;
-  m.clean = m.has_user = m.has_pass = m.has_will = false;
-  mg_str_set(m.client_id, b, p, 0);
-  mg_str_set(m.user, b, p, 0);
-  mg_str_set(m.pass, b, p, 0);
-  if (p + 2 > end) return bad(m, RC_MALFORMED);
-  const nl = (b[p] << 8) | b[p + 1];
-  const name = p + 2;
-  if (name + nl + 1 > end) return bad(m, RC_MALFORMED);
-  const level = b[name + nl];
-  m.version = level;
-  const mqtt = nl === 4 && b[name] === 77 && b[name + 1] === 81 && b[name + 2] === 84 && b[name + 3] === 84; // "MQTT"
-  const mqisdp = nl === 6 && b[name] === 77 && b[name + 1] === 81 && b[name + 2] === 73; // "MQIsdp" (3.1)
-  if (!mqtt && !mqisdp) return bad(m, RC_MALFORMED);
-  if (!mqtt || (level !== 4 && level !== 5)) {
-    m.ack = level > 5 ? 0x84 : 0x01; // refused with CONNACK: unsupported version
-    return MQTT_OK;
-  }
-  p = name + nl + 1;
-  if (p + 3 > end) return bad(m, RC_MALFORMED);
-  const f = b[p];
-  m.keepalive = (b[p + 1] << 8) | b[p + 2];
-  p += 3;
-  const will = (f & 4) !== 0;
-  const wq = (f >> 3) & 3;
-  // reserved bit, will QoS/retain without a will, will QoS 3, (v4) a password without a user name
-  if ((f & 1) !== 0 || (!will && (f & 0x38) !== 0) || wq === 3 || (level === 4 && (f & 0xc0) === 0x40)) return bad(m, RC_MALFORMED);
-  m.clean = (f & 2) !== 0;
-  m.has_will = will;
-  m.has_user = (f & 0x80) !== 0;
-  m.has_pass = (f & 0x40) !== 0;
-  m.qos = will ? wq : 0;
-  m.retain = will && (f & 0x20) !== 0;
-  if (level === 5) {
-    p = props_at(b, m, p, end, MQTT_CMD_CONNECT);
-    if (p < 0) return bad(m, -p);
-  }
-  p = str_at(b, p, end, m.client_id, true);
-  if (p < 0) return bad(m, RC_MALFORMED);
-  if (will) {
-    if (level === 5) {
-      const n = vint_at(b, p, end);
-      if (n < 0 || p + vlen(n) + n > end) return bad(m, RC_MALFORMED);
-      const s = p + vlen(n);
-      const r = prop_check(b, s, s + n, WILL);
-      if (r !== 0) return bad(m, r);
-      m.will_props_start = s - m.dgram.ofs;
-      m.will_props_size = n;
-      p = s + n;
-    }
-    p = str_at(b, p, end, m.topic, true);
-    if (p < 0) return bad(m, RC_MALFORMED);
-    if (m.topic.len === 0 || !topic_ok(b, m.topic.ofs, m.topic.len)) return bad(m, level === 5 ? RC_TOPIC_NAME : RC_MALFORMED);
-    p = str_at(b, p, end, m.data, false);
-    if (p < 0) return bad(m, RC_MALFORMED);
-  }
-  if (m.has_user) {
-    p = str_at(b, p, end, m.user, true);
-    if (p < 0) return bad(m, RC_MALFORMED);
-  }
-  if (m.has_pass) {
-    p = str_at(b, p, end, m.pass, false);
-    if (p < 0) return bad(m, RC_MALFORMED);
-  }
-  return p === end ? MQTT_OK : bad(m, RC_MALFORMED);
-}
-
-/**
- * Iterates the v5 properties of a parsed packet (mg_mqtt_next_prop): call
- * with ofs 0, then with what it returned, until it returns 0. Fills prop
- * (strings as views into the packet).
- */
-export function mg_mqtt_next_prop(m: mg_mqtt_message, prop: mg_mqtt_prop, ofs: number): number {
-  return next_prop(m, m.props_start, m.props_size, prop, ofs);
-}
-
-/** The same over a CONNECT's will properties. An mgts addition, for servers. */
-export function mg_mqtt_next_will_prop(m: mg_mqtt_message, prop: mg_mqtt_prop, ofs: number): number {
-  return next_prop(m, m.will_props_start, m.will_props_size, prop, ofs);
-}
-
-function next_prop(m: mg_mqtt_message, start: number, size: number, prop: mg_mqtt_prop, ofs: number): number {
-  if (ofs >= size) return 0;
-  const b = m.dgram.buf;
-  let p = m.dgram.ofs + start + ofs;
-  const id = b[p++];
-  prop.id = id;
-  prop.iv = 0;
-  const t = prop_type(id);
-  if (t === MQTT_PROP_TYPE_BYTE) prop.iv = b[p++];
-  else if (t === MQTT_PROP_TYPE_SHORT) {
-    prop.iv = (b[p] << 8) | b[p + 1];
-    p += 2;
-  } else if (t === MQTT_PROP_TYPE_INT) {
-    prop.iv = b[p] * 16777216 + (b[p + 1] << 16) + (b[p + 2] << 8) + b[p + 3];
-    p += 4;
-  } else if (t === MQTT_PROP_TYPE_VARIABLE_INT) {
-    prop.iv = vint_at(b, p, p + 4);
-    p += vlen(prop.iv);
-  } else if (t >= 0) {
-    const val = mg_is_str(prop.val) ? prop.val : (prop.val = mg_str());
-    if (t === MQTT_PROP_TYPE_STRING_PAIR) {
-      const key = mg_is_str(prop.key) ? prop.key : (prop.key = mg_str());
-      p = str_at(b, p, p + 65537, key, false);
-    }
-    p = str_at(b, p, p + 65537, val, false);
-  }
-  const next = p - m.dgram.ofs - start;
-  return next > ofs && next <= size ? next : 0;
-}
-
-/**
- * Iterates the topic filters of a parsed SUBSCRIBE or UNSUBSCRIBE: call with
- * ofs 0, then with what it returned, until it returns 0. topic is pointed at
- * the filter; the return value's companion, the SUBSCRIBE options byte
- * (QoS in bits 0-1), is left in m.qos. An mgts addition (Mongoose 7.0-7.5
- * had mg_mqtt_next_sub).
- */
-export function mg_mqtt_next_sub(m: mg_mqtt_message, topic: mg_str, ofs: number): number {
-  const d = m.data;
-  if (ofs + 2 > d.len) return 0;
-  const b = d.buf;
-  const p = d.ofs + ofs;
-  const n = (b[p] << 8) | b[p + 1];
-  mg_str_set(topic, b, p + 2, n);
-  let next = ofs + 2 + n;
-  if (m.cmd === MQTT_CMD_SUBSCRIBE) m.qos = b[d.ofs + next++];
-  return next;
-}
-
 // --- building packets -----------------------------------------------------------
-
-type text = mg_str | string;
-
-function tlen(s: text | null): number {
-  if (s === null) return 0;
-  return typeof s === "string" ? mg_utf8_len(s) : s.len;
-}
-function put_u16(b: Uint8Array, o: number, v: number): number {
-  b[o] = (v >> 8) & 255;
-  b[o + 1] = v & 255;
-  return o + 2;
-}
-function put_u32(b: Uint8Array, o: number, v: number): number {
-  b[o] = (v >>> 24) & 255;
-  b[o + 1] = (v >>> 16) & 255;
-  b[o + 2] = (v >>> 8) & 255;
-  b[o + 3] = v & 255;
-  return o + 4;
-}
-function put_vint(b: Uint8Array, o: number, v: number): number {
-  for (;;) {
-    const d = v % 128;
-    v = (v - d) / 128;
-    if (v === 0) {
-      b[o++] = d;
-      return o;
-    }
-    b[o++] = d | 128;
-  }
-}
-/** The bytes of s (n of them, measured by the caller), without a length. */
-function put_raw(b: Uint8Array, o: number, s: text, n: number): number {
-  if (typeof s === "string") mg_utf8_put(s, b, o, n);
-  else mg_copy(b, o, s.buf, s.ofs, n);
-  return o + n;
-}
-/** A two-byte length, then the bytes of s. */
-function put_str(b: Uint8Array, o: number, s: text, n: number): number {
-  return put_raw(b, put_u16(b, o, n), s, n);
-}
-
-/** The bytes v5 properties take (without their length). */
-function props_size(props: mg_mqtt_prop[] | null): number {
-  if (props === null) return 0;
-  let n = 0;
-  for (let i = 0; i < props.length; i++) {
-    const p = props[i];
-    const t = prop_type(p.id);
-    n += 1;
-    if (t === MQTT_PROP_TYPE_BYTE) n += 1;
-    else if (t === MQTT_PROP_TYPE_SHORT) n += 2;
-    else if (t === MQTT_PROP_TYPE_INT) n += 4;
-    else if (t === MQTT_PROP_TYPE_VARIABLE_INT) n += vlen(p.iv);
-    else if (t === MQTT_PROP_TYPE_STRING_PAIR) n += 4 + tlen(p.key) + tlen(p.val);
-    else n += 2 + tlen(p.val);
-  }
-  return n;
-}
-function put_props(b: Uint8Array, o: number, props: mg_mqtt_prop[] | null): number {
-  if (props === null) return o;
-  for (let i = 0; i < props.length; i++) {
-    const p = props[i];
-    const t = prop_type(p.id);
-    b[o++] = p.id;
-    if (t === MQTT_PROP_TYPE_BYTE) b[o++] = p.iv;
-    else if (t === MQTT_PROP_TYPE_SHORT) o = put_u16(b, o, p.iv);
-    else if (t === MQTT_PROP_TYPE_INT) o = put_u32(b, o, p.iv);
-    else if (t === MQTT_PROP_TYPE_VARIABLE_INT) o = put_vint(b, o, p.iv);
-    else {
-      if (t === MQTT_PROP_TYPE_STRING_PAIR) o = put_str(b, o, p.key, tlen(p.key));
-      o = put_str(b, o, p.val, tlen(p.val));
-    }
-  }
-  return o;
-}
-function has_prop(props: mg_mqtt_prop[] | null, id: number): boolean {
-  if (props !== null) for (let i = 0; i < props.length; i++) if (props[i].id === id) return true;
-  return false;
-}
 
 /** Bytes of the WebSocket header mg_ws_wrap puts before n bytes. */
 function ws_overhead(n: number, client: boolean): number {
@@ -916,7 +241,7 @@ let pkt_start = 0;
  * WebSocket header, when the connection carries MQTT over WebSocket), or is
  * larger than the peer's v5 Maximum Packet Size.
  */
-function begin(c: mg_connection, st: MqttConn | null, b0: number, rem: number): number {
+export function begin(c: mg_connection, st: MqttConn | null, b0: number, rem: number): number {
   const s = c.send;
   const total = 1 + vlen(rem) + rem;
   const ws = st !== null && st.over_ws ? ws_overhead(total, c.is_client) : 0;
@@ -927,7 +252,7 @@ function begin(c: mg_connection, st: MqttConn | null, b0: number, rem: number): 
   return put_vint(s.buf, s.len + 1, rem);
 }
 /** Ends the packet begun by begin at end: frames it for WebSocket, notes the time, wakes the loop. */
-function finish(c: mg_connection, st: MqttConn | null, end: number): void {
+export function finish(c: mg_connection, st: MqttConn | null, end: number): void {
   c.send.len = end;
   if (st !== null) {
     if (MG_ENABLE_WS && MG_ENABLE_HTTP && st.over_ws) mg_ws_wrap(c, end - pkt_start, WEBSOCKET_OP_BINARY);
@@ -936,7 +261,7 @@ function finish(c: mg_connection, st: MqttConn | null, end: number): void {
   mg_mgr_kick(c.mgr);
 }
 /** Room for a packet of rem bytes (see begin), without starting it. */
-function fits(c: mg_connection, st: MqttConn | null, rem: number): boolean {
+export function fits(c: mg_connection, st: MqttConn | null, rem: number): boolean {
   const total = 1 + vlen(rem) + rem;
   return c.send.len + total + (st !== null && st.over_ws ? ws_overhead(total, c.is_client) : 0) <= c.send.size;
 }
@@ -973,7 +298,7 @@ function send_empty(c: mg_connection, st: MqttConn | null, cmd: number): boolean
   return true;
 }
 /** A v5 DISCONNECT with a reason code (no properties), or a v4 one. */
-function send_disconnect(c: mg_connection, st: MqttConn | null, reason: number, props: mg_mqtt_prop[] | null): boolean {
+export function send_disconnect(c: mg_connection, st: MqttConn | null, reason: number, props: mg_mqtt_prop[] | null): boolean {
   if (!c.is_mqtt5) return send_empty(c, st, MQTT_CMD_DISCONNECT);
   const ps = props_size(props);
   const o = begin(c, st, MQTT_CMD_DISCONNECT << 4, 1 + vlen(ps) + ps);
@@ -1106,196 +431,6 @@ class Shared {
 let SH: Shared | null = null;
 function sh(): Shared {
   return (SH ??= new Shared());
-}
-
-// --- what a broker sends (src/mqtt_broker.ts builds no bytes itself) ------------
-
-/** A message a broker forwards: views of its topic, v5 properties and payload. */
-export class MqttOut {
-  topic = mg_str();
-  props = mg_str();
-  data = mg_str();
-  /** Seconds since it was stored (retained): taken off its Message Expiry Interval. */
-  elapsed = 0;
-  /** v5 subscription identifiers to send with it. */
-  ids = new Uint32Array(4);
-  nids = 0;
-}
-
-/**
- * Copies v5 properties from src to dst at o (or only measures them when dst
- * is null), leaving out the ones that belong to one hop (Topic Alias,
- * Subscription Identifier) or to a will (Will Delay Interval), and taking
- * elapsed seconds off a Message Expiry Interval. Returns the bytes.
- */
-export function mqtt_props_copy(src: mg_str, dst: Uint8Array | null, o: number, elapsed: number): number {
-  const b = src.buf;
-  const end = src.ofs + src.len;
-  let p = src.ofs;
-  let n = 0;
-  while (p < end) {
-    const id = b[p];
-    const t = prop_type(id);
-    let l = 1;
-    if (t === MQTT_PROP_TYPE_BYTE) l += 1;
-    else if (t === MQTT_PROP_TYPE_SHORT) l += 2;
-    else if (t === MQTT_PROP_TYPE_INT) l += 4;
-    else if (t === MQTT_PROP_TYPE_VARIABLE_INT) l += vlen(vint_at(b, p + 1, end));
-    else {
-      l += 2 + ((b[p + 1] << 8) | b[p + 2]);
-      if (t === MQTT_PROP_TYPE_STRING_PAIR) l += 2 + ((b[p + l] << 8) | b[p + l + 1]);
-    }
-    if (t < 0) return n; // cannot happen: checked on receipt
-    if (id !== MQTT_PROP_TOPIC_ALIAS && id !== MQTT_PROP_SUBSCRIPTION_IDENTIFIER && id !== MQTT_PROP_WILL_DELAY_INTERVAL) {
-      if (dst !== null) {
-        mg_copy(dst, o + n, b, p, l);
-        if (id === MQTT_PROP_MESSAGE_EXPIRY_INTERVAL && elapsed > 0) {
-          const v = b[p + 1] * 16777216 + (b[p + 2] << 16) + (b[p + 3] << 8) + b[p + 4];
-          put_u32(dst, o + n + 1, v > elapsed ? v - elapsed : 1);
-        }
-      }
-      n += l;
-    }
-    p += l;
-  }
-  return n;
-}
-
-/** The Message Expiry Interval among v5 properties, 0 when there is none. */
-export function mqtt_props_expiry(src: mg_str): number {
-  const b = src.buf;
-  const end = src.ofs + src.len;
-  for (let p = src.ofs; p < end; ) {
-    const id = b[p];
-    if (id === MQTT_PROP_MESSAGE_EXPIRY_INTERVAL) return b[p + 1] * 16777216 + (b[p + 2] << 16) + (b[p + 3] << 8) + b[p + 4];
-    const t = prop_type(id);
-    if (t === MQTT_PROP_TYPE_BYTE) p += 2;
-    else if (t === MQTT_PROP_TYPE_SHORT) p += 3;
-    else if (t === MQTT_PROP_TYPE_INT) p += 5;
-    else if (t === MQTT_PROP_TYPE_VARIABLE_INT) p += 1 + vlen(vint_at(b, p + 1, end));
-    else {
-      let l = 3 + ((b[p + 1] << 8) | b[p + 2]);
-      if (t === MQTT_PROP_TYPE_STRING_PAIR) l += 2 + ((b[p + l] << 8) | b[p + l + 1]);
-      if (t < 0) return 0;
-      p += l;
-    }
-  }
-  return 0;
-}
-
-// mqtt_forward results
-export const FWD_SENT = 1;
-export const FWD_WAIT = 0; // no room now (send buffer or in-flight window)
-export const FWD_DROP = -1; // can never go (over the subscriber's Maximum Packet Size, or the buffer)
-
-/**
- * Forwards a message to subscriber connection c at QoS q (PUBLISH with a new
- * packet id in c's in-flight table when q > 0). dry: only tell whether it
- * would go. v4 subscribers get no properties.
- */
-export function mqtt_forward(c: mg_connection, st: MqttConn, msg: MqttOut, q: number, retain: boolean, dry: boolean): number {
-  const v5 = st.version === 5;
-  let ps = 0;
-  if (v5) {
-    ps = mqtt_props_copy(msg.props, null, 0, 0);
-    for (let i = 0; i < msg.nids; i++) ps += 1 + vlen(msg.ids[i]);
-  }
-  const rem = 2 + msg.topic.len + (q > 0 ? 2 : 0) + (v5 ? vlen(ps) + ps : 0) + msg.data.len;
-  const total = 1 + vlen(rem) + rem;
-  if ((st.peer_max_packet > 0 && total > st.peer_max_packet) || total + (st.over_ws ? 10 : 0) > c.send.size) return FWD_DROP;
-  const s = st.s;
-  if (q > 0 && (s.n >= MG_MQTT_MAX_INFLIGHT || s.n >= st.peer_recv_max)) return FWD_WAIT;
-  if (!fits(c, st, rem)) return FWD_WAIT;
-  if (dry) return FWD_SENT;
-  const o = begin(c, st, (MQTT_CMD_PUBLISH << 4) | (q << 1) | (retain ? 1 : 0), rem);
-  const b = c.send.buf;
-  let e = put_str(b, o, msg.topic, msg.topic.len);
-  if (q > 0) {
-    const id = next_id(s);
-    e = put_u16(b, e, id);
-    const i = s.n++;
-    s.ids[i] = id;
-    s.state[i] = q === 1 ? OUT_PUBACK : OUT_PUBREC;
-    s.blen[i] = 0;
-    s.bofs[i] = s.used;
-  }
-  if (v5) {
-    e = put_vint(b, e, ps);
-    e += mqtt_props_copy(msg.props, b, e, msg.elapsed);
-    for (let i = 0; i < msg.nids; i++) {
-      b[e++] = MQTT_PROP_SUBSCRIPTION_IDENTIFIER;
-      e = put_vint(b, e, msg.ids[i]);
-    }
-  }
-  e = put_raw(b, e, msg.data, msg.data.len);
-  finish(c, st, e);
-  return FWD_SENT;
-}
-
-/**
- * CONNACK from a server: session present, the return (v5 reason) code, and on
- * v5 the limits of this side (Receive Maximum, Maximum Packet Size, Topic
- * Alias Maximum, no shared subscriptions) and an assigned client id.
- */
-export function mqtt_send_connack(c: mg_connection, st: MqttConn, sp: boolean, code: number, assigned: mg_str | null): boolean {
-  const v5 = c.is_mqtt5;
-  const al = assigned !== null ? assigned.len : 0;
-  const ps = v5 && code === 0 ? 3 + 5 + (MG_MQTT_TOPIC_ALIASES > 0 ? 3 : 0) + 2 + (assigned !== null ? 3 + al : 0) : 0;
-  const o = begin(c, st, MQTT_CMD_CONNACK << 4, 2 + (v5 ? vlen(ps) + ps : 0));
-  if (o < 0) return false;
-  const b = c.send.buf;
-  b[o] = sp ? 1 : 0;
-  b[o + 1] = code;
-  let e = o + 2;
-  if (v5) {
-    e = put_vint(b, e, ps);
-    if (ps > 0) {
-      b[e++] = MQTT_PROP_RECEIVE_MAXIMUM;
-      e = put_u16(b, e, MG_MQTT_MAX_INFLIGHT);
-      b[e++] = MQTT_PROP_MAXIMUM_PACKET_SIZE;
-      e = put_u32(b, e, c.recv.size);
-      if (MG_MQTT_TOPIC_ALIASES > 0) {
-        b[e++] = MQTT_PROP_TOPIC_ALIAS_MAXIMUM;
-        e = put_u16(b, e, MG_MQTT_TOPIC_ALIASES);
-      }
-      b[e++] = MQTT_PROP_SHARED_SUBSCRIPTION_AVAILABLE;
-      b[e++] = 0;
-      if (assigned !== null) {
-        b[e++] = MQTT_PROP_ASSIGNED_CLIENT_IDENTIFIER;
-        e = put_str(b, e, assigned, al);
-      }
-    }
-  }
-  finish(c, st, e);
-  return true;
-}
-
-/** SUBACK or UNSUBACK: the id, (v5) no properties, the n codes (none for a v4 UNSUBACK). */
-export function mqtt_send_codes(c: mg_connection, st: MqttConn, cmd: number, id: number, codes: Uint8Array, n: number): boolean {
-  const v5 = c.is_mqtt5;
-  const k = cmd === MQTT_CMD_UNSUBACK && !v5 ? 0 : n;
-  const o = begin(c, st, cmd << 4, 2 + (v5 ? 1 : 0) + k);
-  if (o < 0) return false;
-  const b = c.send.buf;
-  let e = put_u16(b, o, id);
-  if (v5) b[e++] = 0;
-  mg_copy(b, e, codes, 0, k);
-  finish(c, st, e + k);
-  return true;
-}
-
-/** Whether a SUBACK/UNSUBACK with n codes fits now. */
-export function mqtt_codes_fit(c: mg_connection, st: MqttConn, n: number): boolean {
-  return fits(c, st, 3 + n);
-}
-
-/** A v5 DISCONNECT with a reason (a v4 connection is only closed), then the close. */
-export function mqtt_disconnect_with(c: mg_connection, st: MqttConn, reason: number): void {
-  if (!st.disconnected) send_disconnect(c, st, reason, null);
-  st.disconnected = true;
-  st.dead = true;
-  st.close_at = c.mgr.hal!.millis() + CLOSE_TIMEOUT_MS;
-  c.is_draining = true;
 }
 
 // --- the client -----------------------------------------------------------------
@@ -1578,7 +713,7 @@ export function mg_mqtt_disconnect(c: mg_connection, opts?: mg_mqtt_opts | null)
   return ok;
 }
 
-const CLOSE_TIMEOUT_MS = 3000;
+export const CLOSE_TIMEOUT_MS = 3000;
 
 // --- the server side --------------------------------------------------------------
 
@@ -1693,21 +828,21 @@ function mqtt_rx(c: mg_connection, st: MqttConn, b: Uint8Array, ofs: number, len
   for (let guard = 0; guard < 10000 && p < end; guard++) {
     if (st.dead || c.is_closing) break;
     if (st.server && !st.connected && b[p] >> 4 !== MQTT_CMD_CONNECT) {
-      mqtt_fail(c, st, RC_PROTOCOL, "the first packet must be CONNECT");
+      mqtt_fail(c, st, MQTT_RC_PROTOCOL_ERROR, "the first packet must be CONNECT");
       return 0;
     }
     const version = st.server && !st.connected ? 5 : st.version; // CONNECT tells its own version
     const r = mg_mqtt_parse(b, end - p, version, m, p);
     if (r === MQTT_INCOMPLETE) {
       if (m.dgram.len > cap) {
-        mqtt_fail(c, st, RC_TOO_LARGE, "packet larger than the receive buffer");
+        mqtt_fail(c, st, MQTT_RC_PACKET_TOO_LARGE, "packet larger than the receive buffer");
         return 0;
       }
       break;
     }
     if (r === MQTT_MALFORMED) {
       if (m.cmd === MQTT_CMD_CONNECT && m.version === 5) c.is_mqtt5 = true; // a v5 client is told why in CONNACK
-      mqtt_fail(c, st, m.ack, m.ack === RC_PROTOCOL ? "protocol error" : m.ack === RC_TOPIC_NAME ? "invalid topic name" : "malformed packet");
+      mqtt_fail(c, st, m.ack, m.ack === MQTT_RC_PROTOCOL_ERROR ? "protocol error" : m.ack === MQTT_RC_TOPIC_NAME_INVALID ? "invalid topic name" : "malformed packet");
       return 0;
     }
     const n = m.dgram.len;
@@ -1770,14 +905,14 @@ function mqtt_packet(c: mg_connection, st: MqttConn, m: mg_mqtt_message): number
           s.state[i] = OUT_PUBCOMP;
           send_ack(c, st, MQTT_CMD_PUBREL, m.id, 0);
         }
-      } else if (m.ack < 0x80) send_ack(c, st, MQTT_CMD_PUBREL, m.id, i >= 0 ? 0 : RC_ID_NOT_FOUND);
+      } else if (m.ack < 0x80) send_ack(c, st, MQTT_CMD_PUBREL, m.id, i >= 0 ? 0 : MQTT_RC_PACKET_ID_NOT_FOUND);
       break;
     }
     case MQTT_CMD_PUBREL: {
       if (!fits(c, st, 3)) return HOLD;
       const i = in_find(st.s, m.id);
       if (i >= 0) in_remove(st.s, i);
-      send_ack(c, st, MQTT_CMD_PUBCOMP, m.id, i >= 0 || st.untracked ? 0 : RC_ID_NOT_FOUND);
+      send_ack(c, st, MQTT_CMD_PUBCOMP, m.id, i >= 0 || st.untracked ? 0 : MQTT_RC_PACKET_ID_NOT_FOUND);
       break;
     }
     case MQTT_CMD_SUBSCRIBE:
@@ -1814,7 +949,7 @@ function mqtt_packet(c: mg_connection, st: MqttConn, m: mg_mqtt_message): number
 }
 
 function proto_error(c: mg_connection, st: MqttConn, why: string): number {
-  mqtt_fail(c, st, RC_PROTOCOL, why);
+  mqtt_fail(c, st, MQTT_RC_PROTOCOL_ERROR, why);
   return STOP;
 }
 
@@ -1919,13 +1054,13 @@ function resend(c: mg_connection, st: MqttConn): void {
 function on_publish(c: mg_connection, st: MqttConn, m: mg_mqtt_message): number {
   if (m.alias > 0) {
     const a = m.alias;
-    if (a > MG_MQTT_TOPIC_ALIASES) return fail_stop(c, st, RC_ALIAS, "topic alias over the maximum");
+    if (a > MG_MQTT_TOPIC_ALIASES) return fail_stop(c, st, MQTT_RC_TOPIC_ALIAS_INVALID, "topic alias over the maximum");
     if (m.topic.len > 0) {
-      if (m.topic.len > MG_MQTT_TOPIC_MAX) return fail_stop(c, st, RC_IMPL, "topic too long for a topic alias");
+      if (m.topic.len > MG_MQTT_TOPIC_MAX) return fail_stop(c, st, MQTT_RC_IMPLEMENTATION_SPECIFIC, "topic too long for a topic alias");
       mg_copy(st.alias_buf, (a - 1) * MG_MQTT_TOPIC_MAX, m.topic.buf, m.topic.ofs, m.topic.len);
       st.alias_len[a] = m.topic.len;
     } else {
-      if (st.alias_len[a] === 0) return fail_stop(c, st, RC_PROTOCOL, "unknown topic alias");
+      if (st.alias_len[a] === 0) return fail_stop(c, st, MQTT_RC_PROTOCOL_ERROR, "unknown topic alias");
       mg_str_set(m.topic, st.alias_buf, (a - 1) * MG_MQTT_TOPIC_MAX, st.alias_len[a]);
     }
   }
@@ -1939,7 +1074,7 @@ function on_publish(c: mg_connection, st: MqttConn, m: mg_mqtt_message): number 
     return DONE;
   }
   if (qos === 2 && s.in_n >= MG_MQTT_MAX_INFLIGHT) {
-    if (st.version === 5) return fail_stop(c, st, RC_RECV_MAX, "more QoS 2 messages in flight than Receive Maximum");
+    if (st.version === 5) return fail_stop(c, st, MQTT_RC_RECEIVE_MAXIMUM_EXCEEDED, "more QoS 2 messages in flight than Receive Maximum");
     if (!st.untracked) MG_ERROR("%lu MQTT: more than MG_MQTT_MAX_INFLIGHT QoS 2 messages in flight; delivering untracked", c.id);
     st.untracked = true;
   }
@@ -1964,8 +1099,6 @@ function on_publish(c: mg_connection, st: MqttConn, m: mg_mqtt_message): number 
   user(c, MG_EV_MQTT_CMD, m);
   return c.is_closing ? STOP : DONE;
 }
-// RC_NO_SUBSCRIBERS is what a broker returns when nobody matched (v5 PUBACK 0x10)
-export const MQTT_RC_NO_MATCHING_SUBSCRIBERS = RC_NO_SUBSCRIBERS;
 
 function fail_stop(c: mg_connection, st: MqttConn, reason: number, why: string): number {
   mqtt_fail(c, st, reason, why);
@@ -2025,7 +1158,7 @@ function mqtt_tick(c: mg_connection, st: MqttConn, now: number, wrote: boolean):
         c.is_closing = true;
       }
     } else if (ka > 0 && now - st.last_rx > ka + ka / 2) {
-      mqtt_fail(c, st, RC_KEEPALIVE, "keepalive timeout");
+      mqtt_fail(c, st, MQTT_RC_KEEP_ALIVE_TIMEOUT, "keepalive timeout");
     }
     return;
   }
@@ -2036,7 +1169,7 @@ function mqtt_tick(c: mg_connection, st: MqttConn, now: number, wrote: boolean):
   }
   if (ka <= 0) return;
   if (st.ping_at > 0) {
-    if (now - st.ping_at > ka) mqtt_fail(c, st, RC_KEEPALIVE, "no PINGRESP (ping timeout)");
+    if (now - st.ping_at > ka) mqtt_fail(c, st, MQTT_RC_KEEP_ALIVE_TIMEOUT, "no PINGRESP (ping timeout)");
   } else if (now - st.last_tx >= (ka * 3) / 4) {
     if (send_empty(c, st, MQTT_CMD_PINGREQ)) st.ping_at = now;
   }

@@ -29,6 +29,8 @@
 // delays (a will goes at once), shared subscriptions (v5 0x9E), enhanced
 // authentication. Anyone may connect (no user/password check).
 import {
+  MG_MQTT_MAX_INFLIGHT,
+  MG_MQTT_TOPIC_ALIASES,
   MG_MQTT_BROKER_RETAINED,
   MG_MQTT_BROKER_RETAINED_SIZE,
   MG_MQTT_BROKER_STALL_MS,
@@ -42,33 +44,47 @@ import { MG_DEBUG, MG_ERROR } from "./log.js";
 import { mg_connection, mg_event_handler_t, mg_mgr } from "./net.js";
 import { mg_str, mg_str_set } from "./str.js";
 import {
-  FWD_DROP,
-  FWD_SENT,
-  FWD_WAIT,
-  MQTT_CMD_SUBACK,
-  MQTT_CMD_UNSUBACK,
-  MQTT_PROP_SUBSCRIPTION_IDENTIFIER,
-  MQTT_RC_NO_MATCHING_SUBSCRIBERS,
+  CLOSE_TIMEOUT_MS,
   MqttBrokerHooks,
   MqttConn,
-  MqttOut,
+  OUT_PUBACK,
+  OUT_PUBREC,
+  begin,
+  finish,
+  fits,
   mg_mqtt_active,
+  mqtt_fail,
+  mqtt_init,
+  mqtt_listen,
+  next_id,
+  send_disconnect,
+} from "./mqtt.js";
+import {
+  MQTT_CMD_CONNACK,
+  MQTT_CMD_PUBLISH,
+  MQTT_CMD_SUBACK,
+  MQTT_CMD_UNSUBACK,
+  MQTT_PROP_ASSIGNED_CLIENT_IDENTIFIER,
+  MQTT_PROP_MAXIMUM_PACKET_SIZE,
+  MQTT_PROP_RECEIVE_MAXIMUM,
+  MQTT_PROP_SHARED_SUBSCRIPTION_AVAILABLE,
+  MQTT_PROP_SUBSCRIPTION_IDENTIFIER,
+  MQTT_PROP_TOPIC_ALIAS_MAXIMUM,
+  MQTT_RC_NO_MATCHING_SUBSCRIBERS,
   mg_mqtt_filter_ok,
   mg_mqtt_message,
   mg_mqtt_next_prop,
   mg_mqtt_next_sub,
   mg_mqtt_prop,
-  mqtt_codes_fit,
-  mqtt_disconnect_with,
-  mqtt_fail,
-  mqtt_forward,
-  mqtt_init,
-  mqtt_listen,
   mqtt_props_copy,
   mqtt_props_expiry,
-  mqtt_send_codes,
-  mqtt_send_connack,
-} from "./mqtt.js";
+  put_raw,
+  put_str,
+  put_u16,
+  put_u32,
+  put_vint,
+  vlen,
+} from "./mqtt_packet.js";
 
 const RC_QUOTA = 0x97;
 
@@ -199,7 +215,7 @@ export class mg_mqtt_broker implements MqttBrokerHooks {
       const obc = ost.bc as BrokerClient;
       if (obc.active && obc.cid_len === id.len && same(obc.cid, 0, id)) {
         MG_DEBUG("%lu MQTT broker: client id taken over by %lu", o.id, c.id);
-        mqtt_disconnect_with(o, ost, 0x8e);
+        disconnect_with(o, ost, 0x8e);
       }
     }
     mg_copy(bc.cid, 0, id.buf, id.ofs, id.len);
@@ -210,7 +226,7 @@ export class mg_mqtt_broker implements MqttBrokerHooks {
     bc.holding = false;
     bc.stalled = false;
     this.clients++;
-    if (!mqtt_send_connack(c, st, false, 0, assigned)) mqtt_fail(c, st, 0x83, "CONNACK does not fit");
+    if (!send_connack(c, st, false, 0, assigned)) mqtt_fail(c, st, 0x83, "CONNACK does not fit");
   }
 
   on_disconnect(_c: mg_connection, st: MqttConn, m: mg_mqtt_message): void {
@@ -338,7 +354,7 @@ export class mg_mqtt_broker implements MqttBrokerHooks {
       const bc = st.bc as BrokerClient;
       if (bc.fan < 0) continue;
       this.set_ids(out, bc);
-      const r = mqtt_forward(c, st, out, bc.fan, bc.rap && retain, true);
+      const r = forward(c, st, out, bc.fan, bc.rap && retain, true);
       if (r === FWD_WAIT) {
         bc.blocked = true;
         if (!bc.stalled) blocked++;
@@ -362,7 +378,7 @@ export class mg_mqtt_broker implements MqttBrokerHooks {
       }
       bc.stalled = false;
       this.set_ids(out, bc);
-      if (mqtt_forward(c, st, out, bc.fan, bc.rap && retain, false) === FWD_SENT) n++;
+      if (forward(c, st, out, bc.fan, bc.rap && retain, false) === FWD_SENT) n++;
     }
     this.delivered += n;
     return n;
@@ -466,7 +482,7 @@ export class mg_mqtt_broker implements MqttBrokerHooks {
       const q = p - 1 < this.ret_qos[i] ? p - 1 : this.ret_qos[i];
       out.nids = bc.pend_sid[i] !== 0 ? 1 : 0;
       out.ids[0] = bc.pend_sid[i];
-      const r = mqtt_forward(c, st, out, q, true, false);
+      const r = forward(c, st, out, q, true, false);
       if (r === FWD_WAIT) return;
       bc.pend[i] = 0;
       bc.pend_n--;
@@ -486,7 +502,7 @@ export class mg_mqtt_broker implements MqttBrokerHooks {
       mqtt_fail(c, st, 0x83, "too many topic filters in one SUBSCRIBE");
       return true;
     }
-    if (!mqtt_codes_fit(c, st, n)) return false;
+    if (!codes_fit(c, st, n)) return false;
     let sid = 0;
     if (v5) {
       const pr = this.prop;
@@ -523,7 +539,7 @@ export class mg_mqtt_broker implements MqttBrokerHooks {
       }
       this.codes[k++] = code;
     }
-    mqtt_send_codes(c, st, MQTT_CMD_SUBACK, m.id, this.codes, k);
+    send_codes(c, st, MQTT_CMD_SUBACK, m.id, this.codes, k);
     if (bc.pend_n > 0) this.flush_pending(c, st, bc);
     return true;
   }
@@ -556,14 +572,14 @@ export class mg_mqtt_broker implements MqttBrokerHooks {
       mqtt_fail(c, st, 0x83, "too many topic filters in one UNSUBSCRIBE");
       return true;
     }
-    if (!mqtt_codes_fit(c, st, n)) return false;
+    if (!codes_fit(c, st, n)) return false;
     let k = 0;
     for (let ofs = mg_mqtt_next_sub(m, f, 0); ofs > 0; ofs = mg_mqtt_next_sub(m, f, ofs)) {
       const i = this.find_sub(c, f);
       if (i >= 0) this.sub_c[i] = null;
       this.codes[k++] = i >= 0 ? 0 : 0x11; // v5: no subscription existed
     }
-    mqtt_send_codes(c, st, MQTT_CMD_UNSUBACK, m.id, this.codes, k);
+    send_codes(c, st, MQTT_CMD_UNSUBACK, m.id, this.codes, k);
     return true;
   }
 
@@ -582,10 +598,140 @@ export class mg_mqtt_broker implements MqttBrokerHooks {
   }
 }
 
+// --- what the broker sends --------------------------------------------------------
+
+/** A message a broker forwards: views of its topic, v5 properties and payload. */
+class MqttOut {
+  topic = mg_str();
+  props = mg_str();
+  data = mg_str();
+  /** Seconds since it was stored (retained): taken off its Message Expiry Interval. */
+  elapsed = 0;
+  /** v5 subscription identifiers to send with it. */
+  ids = new Uint32Array(4);
+  nids = 0;
+}
+
+// mqtt_forward results
+const FWD_SENT = 1;
+const FWD_WAIT = 0; // no room now (send buffer or in-flight window)
+const FWD_DROP = -1; // can never go (over the subscriber's Maximum Packet Size, or the buffer)
+
+/**
+ * Forwards a message to subscriber connection c at QoS q (PUBLISH with a new
+ * packet id in c's in-flight table when q > 0). dry: only tell whether it
+ * would go. v4 subscribers get no properties.
+ */
+function forward(c: mg_connection, st: MqttConn, msg: MqttOut, q: number, retain: boolean, dry: boolean): number {
+  const v5 = st.version === 5;
+  let ps = 0;
+  if (v5) {
+    ps = mqtt_props_copy(msg.props, null, 0, 0);
+    for (let i = 0; i < msg.nids; i++) ps += 1 + vlen(msg.ids[i]);
+  }
+  const rem = 2 + msg.topic.len + (q > 0 ? 2 : 0) + (v5 ? vlen(ps) + ps : 0) + msg.data.len;
+  const total = 1 + vlen(rem) + rem;
+  if ((st.peer_max_packet > 0 && total > st.peer_max_packet) || total + (st.over_ws ? 10 : 0) > c.send.size) return FWD_DROP;
+  const s = st.s;
+  if (q > 0 && (s.n >= MG_MQTT_MAX_INFLIGHT || s.n >= st.peer_recv_max)) return FWD_WAIT;
+  if (!fits(c, st, rem)) return FWD_WAIT;
+  if (dry) return FWD_SENT;
+  const o = begin(c, st, (MQTT_CMD_PUBLISH << 4) | (q << 1) | (retain ? 1 : 0), rem);
+  const b = c.send.buf;
+  let e = put_str(b, o, msg.topic, msg.topic.len);
+  if (q > 0) {
+    const id = next_id(s);
+    e = put_u16(b, e, id);
+    const i = s.n++;
+    s.ids[i] = id;
+    s.state[i] = q === 1 ? OUT_PUBACK : OUT_PUBREC;
+    s.blen[i] = 0;
+    s.bofs[i] = s.used;
+  }
+  if (v5) {
+    e = put_vint(b, e, ps);
+    e += mqtt_props_copy(msg.props, b, e, msg.elapsed);
+    for (let i = 0; i < msg.nids; i++) {
+      b[e++] = MQTT_PROP_SUBSCRIPTION_IDENTIFIER;
+      e = put_vint(b, e, msg.ids[i]);
+    }
+  }
+  e = put_raw(b, e, msg.data, msg.data.len);
+  finish(c, st, e);
+  return FWD_SENT;
+}
+
+/**
+ * CONNACK from a server: session present, the return (v5 reason) code, and on
+ * v5 the limits of this side (Receive Maximum, Maximum Packet Size, Topic
+ * Alias Maximum, no shared subscriptions) and an assigned client id.
+ */
+function send_connack(c: mg_connection, st: MqttConn, sp: boolean, code: number, assigned: mg_str | null): boolean {
+  const v5 = c.is_mqtt5;
+  const al = assigned !== null ? assigned.len : 0;
+  const ps = v5 && code === 0 ? 3 + 5 + (MG_MQTT_TOPIC_ALIASES > 0 ? 3 : 0) + 2 + (assigned !== null ? 3 + al : 0) : 0;
+  const o = begin(c, st, MQTT_CMD_CONNACK << 4, 2 + (v5 ? vlen(ps) + ps : 0));
+  if (o < 0) return false;
+  const b = c.send.buf;
+  b[o] = sp ? 1 : 0;
+  b[o + 1] = code;
+  let e = o + 2;
+  if (v5) {
+    e = put_vint(b, e, ps);
+    if (ps > 0) {
+      b[e++] = MQTT_PROP_RECEIVE_MAXIMUM;
+      e = put_u16(b, e, MG_MQTT_MAX_INFLIGHT);
+      b[e++] = MQTT_PROP_MAXIMUM_PACKET_SIZE;
+      e = put_u32(b, e, c.recv.size);
+      if (MG_MQTT_TOPIC_ALIASES > 0) {
+        b[e++] = MQTT_PROP_TOPIC_ALIAS_MAXIMUM;
+        e = put_u16(b, e, MG_MQTT_TOPIC_ALIASES);
+      }
+      b[e++] = MQTT_PROP_SHARED_SUBSCRIPTION_AVAILABLE;
+      b[e++] = 0;
+      if (assigned !== null) {
+        b[e++] = MQTT_PROP_ASSIGNED_CLIENT_IDENTIFIER;
+        e = put_str(b, e, assigned, al);
+      }
+    }
+  }
+  finish(c, st, e);
+  return true;
+}
+
+/** SUBACK or UNSUBACK: the id, (v5) no properties, the n codes (none for a v4 UNSUBACK). */
+function send_codes(c: mg_connection, st: MqttConn, cmd: number, id: number, codes: Uint8Array, n: number): boolean {
+  const v5 = c.is_mqtt5;
+  const k = cmd === MQTT_CMD_UNSUBACK && !v5 ? 0 : n;
+  const o = begin(c, st, cmd << 4, 2 + (v5 ? 1 : 0) + k);
+  if (o < 0) return false;
+  const b = c.send.buf;
+  let e = put_u16(b, o, id);
+  if (v5) b[e++] = 0;
+  mg_copy(b, e, codes, 0, k);
+  finish(c, st, e + k);
+  return true;
+}
+
+/** Whether a SUBACK/UNSUBACK with n codes fits now. */
+function codes_fit(c: mg_connection, st: MqttConn, n: number): boolean {
+  return fits(c, st, 3 + n);
+}
+
+/** A v5 DISCONNECT with a reason (a v4 connection is only closed), then the close. */
+function disconnect_with(c: mg_connection, st: MqttConn, reason: number): void {
+  if (!st.disconnected) send_disconnect(c, st, reason, null);
+  st.disconnected = true;
+  st.dead = true;
+  st.close_at = c.mgr.hal!.millis() + CLOSE_TIMEOUT_MS;
+  c.is_draining = true;
+}
+
+
 /** CONNACK with a refusal, then close. */
 function refuse(c: mg_connection, st: MqttConn, code: number, why: string): void {
   MG_DEBUG("%lu MQTT broker: CONNECT refused (0x%x): %s", c.id, code, why);
-  mqtt_send_connack(c, st, false, code, null);
+  send_connack(c, st, false, code, null);
   st.dead = true;
   st.disconnected = true;
   st.close_at = c.mgr.hal!.millis() + 3000;

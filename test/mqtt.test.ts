@@ -21,26 +21,26 @@ import {
   MQTT_CMD_AUTH,
   MQTT_CMD_CONNACK,
   MQTT_CMD_CONNECT,
-  MQTT_CMD_PUBLISH,
   MQTT_CMD_SUBSCRIBE,
   MQTT_INCOMPLETE,
   MQTT_MALFORMED,
   MQTT_OK,
   MQTT_PROP_CONTENT_TYPE,
-  MQTT_PROP_RECEIVE_MAXIMUM,
   MQTT_PROP_USER_PROPERTY,
-  mg_mqtt_client_start,
-  mg_mqtt_client_stop,
-  mg_mqtt_connect,
-  mg_mqtt_disconnect,
   mg_mqtt_filter_ok,
   mg_mqtt_message,
   mg_mqtt_next_prop,
   mg_mqtt_next_sub,
-  mg_mqtt_opts,
   mg_mqtt_parse,
-  mg_mqtt_ping,
   mg_mqtt_prop,
+} from "../src/mqtt_packet.js";
+import {
+  mg_mqtt_client_start,
+  mg_mqtt_client_stop,
+  mg_mqtt_connect,
+  mg_mqtt_disconnect,
+  mg_mqtt_opts,
+  mg_mqtt_ping,
   mg_mqtt_pub,
   mg_mqtt_session,
   mg_mqtt_sub,
@@ -738,8 +738,5 @@ test("client: PUBLISH in pieces of one byte, and many packets in one read", () =
   r.send(new Uint8Array(many.slice(0, many.length)), 5);
   assert.is(r.of(MG_EV_MQTT_MSG).length, 20 + 14, "the QoS 2 ones (6) still wait for PUBREL: not delivered twice");
 });
-
-void MQTT_CMD_PUBLISH;
-void MQTT_PROP_RECEIVE_MAXIMUM;
 
 test.run();
