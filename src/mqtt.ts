@@ -323,8 +323,8 @@ export interface MqttBrokerHooks {
   on_disconnect(c: mg_connection, st: MqttConn, m: mg_mqtt_message): void;
   /** The connection is closing. */
   on_close(c: mg_connection, st: MqttConn): void;
-  /** A poll or (wrote) a write: deliver what waits. */
-  on_tick(c: mg_connection, st: MqttConn, wrote: boolean): void;
+  /** A poll, or (room) a write or an acknowledgement that freed space: deliver what waits. */
+  on_tick(c: mg_connection, st: MqttConn, room: boolean): void;
 }
 
 /**
@@ -642,7 +642,7 @@ export function mg_mqtt_pub(c: mg_connection, opts: mg_mqtt_opts): number | fals
 function topic_text_ok(t: text, n: number): boolean {
   if (typeof t !== "string") return topic_ok(t.buf, t.ofs, t.len);
   for (let i = 0; i < n; i++) {
-    const ch = t.charCodeAt(i);
+    const ch = cca.call(t, i); // a cached charCodeAt: t.charCodeAt boxes the string on XS (2 slots)
     if (ch === 0x2b || ch === 0x23 || ch === 0) return false;
     if (!(ch >= 0)) break;
   }
@@ -714,6 +714,7 @@ export function mg_mqtt_disconnect(c: mg_connection, opts?: mg_mqtt_opts | null)
 }
 
 export const CLOSE_TIMEOUT_MS = 3000;
+const cca = String.prototype.charCodeAt;
 
 // --- the server side --------------------------------------------------------------
 
@@ -891,7 +892,10 @@ function mqtt_packet(c: mg_connection, st: MqttConn, m: mg_mqtt_message): number
     case MQTT_CMD_PUBACK:
     case MQTT_CMD_PUBCOMP: {
       const i = out_find(st.s, m.id);
-      if (i >= 0 && st.s.state[i] === (cmd === MQTT_CMD_PUBACK ? OUT_PUBACK : OUT_PUBCOMP)) out_remove(st.s, i);
+      if (i >= 0 && st.s.state[i] === (cmd === MQTT_CMD_PUBACK ? OUT_PUBACK : OUT_PUBCOMP)) {
+        out_remove(st.s, i);
+        if (st.broker !== null) st.broker.on_tick(c, st, true); // room in the in-flight window
+      }
       break;
     }
     case MQTT_CMD_PUBREC: {

@@ -256,12 +256,12 @@ export class mg_mqtt_broker implements MqttBrokerHooks {
     }
   }
 
-  on_tick(c: mg_connection, st: MqttConn, wrote: boolean): void {
+  on_tick(c: mg_connection, st: MqttConn, room: boolean): void {
     const bc = st.bc as BrokerClient | null;
     if (bc === null || !bc.active) return;
     if (bc.pend_n > 0) this.flush_pending(c, st, bc);
-    // space was freed: a held PUBLISH may go now, so poll again at once
-    if (wrote && this.holding > 0) c.mgr.busy = true;
+    // room was made: a held PUBLISH may go now, so poll again at once (not on every poll: no busy loop)
+    if (room && this.holding > 0) c.mgr.busy = true;
   }
 
   // --- publish ------------------------------------------------------------------
