@@ -35,6 +35,7 @@ export function mg_config(overrides) {
         if (overrides.MG_ENABLE_WS === false) out = out.replace(/^export \* from "\.\/ws\.js";$/gm, "");
         if (overrides.MG_ENABLE_SNTP === false || overrides.MG_ENABLE_UDP === false) out = out.replace(/^export \* from "\.\/sntp\.js";$/gm, "");
         if (overrides.MG_ENABLE_RPC === false) out = out.replace(/^export \* from "\.\/rpc\.js";$/gm, "");
+        if (overrides.MG_ENABLE_MQTT === false) out = out.replace(/^export \* from "\.\/mqtt(_packet|_broker)?\.js";$/gm, "");
         return out === code ? null : { code: out, map: null };
       }
       if (!file.endsWith("/src/config.js") || keys.length === 0) return null;

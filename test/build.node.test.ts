@@ -56,6 +56,19 @@ test("MG_ENABLE_TLS false drops TLS from the core: mg_tls_init stays, and TLS UR
   assert.ok(off.length < all.length, `${off.length} < ${all.length}`);
 });
 
+test("MG_ENABLE_MQTT false drops MQTT (client, codec, broker); MQTT stays without WebSocket, minus MQTT over WebSocket", async () => {
+  const all = await bundle({});
+  const no_mqtt = await bundle({ MG_ENABLE_MQTT: false });
+  const no_ws = await bundle({ MG_ENABLE_WS: false });
+  for (const f of ["function mg_mqtt_parse", "function mg_mqtt_pub", "class mg_mqtt_broker"]) {
+    assert.ok(all.includes(f), f);
+    assert.not.ok(no_mqtt.includes(f), f);
+    assert.ok(no_ws.includes(f), `${f} without WebSocket`);
+  }
+  assert.not.ok(no_ws.includes("function mg_ws_wrap"), "no WebSocket code for MQTT over WebSocket");
+  assert.ok(no_mqtt.length < all.length, `${no_mqtt.length} < ${all.length}`);
+});
+
 test("MG_ENABLE_LOG false and MG_ENABLE_HEXDUMP false shrink the core", async () => {
   const base = await bundle({ MG_ENABLE_HTTP: false });
   const quiet = await bundle({ MG_ENABLE_HTTP: false, MG_ENABLE_LOG: false, MG_ENABLE_HEXDUMP: false });
