@@ -25,6 +25,8 @@ type Core = typeof import("../src/index.js");
 type Mock = typeof import("../hal/mock.js");
 type Dash = typeof import("../firmware/dashboard/main.js");
 type Echo = typeof import("../firmware/echo/main.js");
+type Mqtt = typeof import("../firmware/mqtt/main.js");
+type MqttBroker = typeof import("../firmware/mqtt-broker/main.js");
 type E419 = typeof import("../hal/ecma419.js");
 type Host = typeof import("../hal/ecma419_host.js");
 
@@ -158,6 +160,8 @@ let M: Core;
 let K: Mock;
 let D: Dash;
 let E: Echo;
+let Q: Mqtt;
+let QB: MqttBroker;
 let W: E419;
 let HOST: Host;
 
@@ -171,6 +175,8 @@ async function preload(): Promise<void> {
     W = await import("../hal/ecma419.js");
     D = await import("../firmware/dashboard/main.js");
     E = await import("../firmware/echo/main.js");
+    Q = await import("../firmware/mqtt/main.js");
+    QB = await import("../firmware/mqtt-broker/main.js");
   } finally {
     recording = false;
   }
@@ -642,6 +648,36 @@ async function work_ecma419(): Promise<void> {
   assert.is(got, data.length, "echoed over the ECMA-419 HAL");
 }
 
+/** MQTT: the mqtt app through the broker app (TCP and WebSocket), QoS 0/1/2, retained, a will, v5 properties and aliases, bad input. */
+function work_mqtt(cap: number): void {
+  const net = new K.mg_mock(64, 1 << 16);
+  M.mg_hal_default(net);
+  const mgr = QB.main({ port: 1883, host: "0.0.0.0" });
+  net.read_cap = net.write_cap = cap;
+  const r: Rig = { net, mgr };
+  const pkt = (b0: number, body: number[]) => cat(new Uint8Array([b0, body.length]), new Uint8Array(body));
+  const str = (t: string) => [0, t.length, ...enc(t)];
+  const conn = (id: string, v: number) => pkt(0x10, [...str("MQTT"), v, 2 | (v === 5 ? 0 : 4), 0, 30, ...(v === 5 ? [0] : []), ...str(id), ...(v === 5 ? [] : [...str("will"), ...str("gone")])]);
+  const app = Q.mqtt_app_start(mgr, { broker: "mqtt://127.0.0.1:1883", version: 5 });
+  const app_ws = Q.mqtt_app_start(mgr, { broker: "ws://127.0.0.1:1884/mqtt", prefix: "ws" });
+  const watch = r.net.client(1883)!;
+  let got = exchange(r, watch, cat(conn("watch", 5), pkt(0x82, [0, 1, 0, ...str("#"), 2])), 20);
+  const p = r.net.client(1883)!;
+  exchange(r, p, cat(conn("p", 4), pkt(0x35, [...str("mgts/in/a"), 0, 7, ...enc("q2")]), pkt(0x62, [0, 7]), pkt(0x33, [...str("ws/in/b"), 0, 8, ...enc("q1r")]), pkt(0x30, [...str("mgts/in/c"), ...enc("q0")])), 40);
+  got += exchange(r, watch, pkt(0xc0, []), 60);
+  assert.ok(got.includes("mgts/out/a") && got.includes("ws/out/b") && got.includes("mgts/out/c"), "republished by both apps");
+  assert.ok(app.republished === 2 && app_ws.republished === 1, "counted");
+  // v5: a topic alias and properties; then malformed input closes that client only
+  const v5 = r.net.client(1883)!;
+  exchange(r, v5, cat(conn("v5", 5), pkt(0x30, [...str("t/x"), 5, 0x23, 0, 1, 0x01, 1, ...enc("a")]), pkt(0x30, [0, 0, 3, 0x23, 0, 1, ...enc("b")])), 20);
+  exchange(r, v5, new Uint8Array([0x30, 0xff, 0xff, 0xff, 0xff, 0x01]), 20);
+  assert.ok(v5.closed, "malformed: closed");
+  p.reset(); // its will goes
+  got = exchange(r, watch, pkt(0xc0, []), 60);
+  assert.ok(got.includes("gone"), "the will");
+  M.mg_mgr_free(mgr);
+}
+
 async function workload(): Promise<void> {
   M.mg_log_set(0); // the apps' log lines are not looked at (the log itself is exercised by work_helpers)
   for (const cap of [0, 3]) {
@@ -651,6 +687,7 @@ async function workload(): Promise<void> {
     work_ws_client(cap);
     work_dashboard(cap);
     work_sntp_rpc(cap);
+    work_mqtt(cap);
   }
   work_helpers();
   work_timers();
