@@ -11,7 +11,7 @@
 //     QoS 0 and QoS 1), interleaved rounds, medians, ratio.
 import net from "node:net";
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { XS_PRELUDE, median, xs_bundle, xs_run } from "../tools/xs.mjs";
@@ -230,7 +230,7 @@ async function start_mosquitto() {
   // max_queued_messages 0: no limit. With its default (1000) mosquitto drops QoS 1 messages
   // for a subscriber that lags behind the publisher; mgts holds the publisher back instead.
   writeFileSync(join(dir, "m.conf"), `allow_anonymous true\npersistence false\nlog_dest none\nmax_queued_messages 0\nlistener ${port} 127.0.0.1\n`);
-  const proc = spawn("mosquitto", ["-c", join(dir, "m.conf")], { stdio: "ignore" });
+  const proc = spawn(existsSync("/usr/sbin/mosquitto") ? "/usr/sbin/mosquitto" : "mosquitto", ["-c", join(dir, "m.conf")], { stdio: "ignore" });
   await listening(port);
   return {
     port,
@@ -266,6 +266,12 @@ async function loopback_figures() {
 }
 
 const code = await xs_bundle("build/bench/mqtt_xs.js");
+{
+  const r = await xs_run([XS_PRELUDE, code, "gc();", "print('pool ' + mgts_xs.mem_pool());", "gc();", "mgts_xs.mem_mqtt();", "gc();", "mgts_xs.mem_broker();", "gc();"], 120000);
+  const h = r.results.map((x) => x.meters.currentHeapCount);
+  const pool = Number(/pool (\d+)/.exec(r.out)[1]);
+  console.log(`XS heap slots of MQTT's fixed state: ${((h[5] - h[3]) / pool).toFixed(0)} per pooled connection (MqttConn, made for the whole pool of ${pool} by the first mg_mqtt_connect/listen), ${h[7] - h[5]} for a broker (its tables and ${pool} per-connection records)\n`);
+}
 const f = (x) => Math.round(x).toLocaleString("en-US");
 let errors = 0;
 console.log(`| path (64-byte payload, topic of 12 bytes) | XS heap slots per message | XS compute per message | V8 messages/s (mock network) |\n|---|---|---|---|`);

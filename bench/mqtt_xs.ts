@@ -10,7 +10,7 @@
 // Every message is checked (its bytes on the far side), errors counted.
 import { mg_mock, mg_mock_peer } from "../hal/mock.js";
 import { MG_EV_MQTT_MSG, mg_connection, mg_mgr, mg_mgr_init, mg_mgr_poll } from "../src/net.js";
-import { mg_mqtt_connect, mg_mqtt_opts, mg_mqtt_pub } from "../src/mqtt.js";
+import { mg_mqtt_connect, mg_mqtt_opts, mg_mqtt_pub, mqtt_init } from "../src/mqtt.js";
 import { mg_mqtt_message } from "../src/mqtt_packet.js";
 import { mg_mqtt_broker, mg_mqtt_broker_listen } from "../src/mqtt_broker.js";
 import { mg_str_n } from "../src/str.js";
@@ -198,4 +198,23 @@ export function run(n: number): number {
 
 export function errors(): number {
   return B.errors;
+}
+
+// --- what MQTT's fixed state costs (slots, measured around each step) ----------------
+
+let mem_mgr: mg_mgr | null = null;
+let mem_keep: mg_mqtt_broker | null = null;
+/** A manager with its pool (the config's MG_MAX_CONNS connections). */
+export function mem_pool(): number {
+  mem_mgr = new mg_mgr();
+  mg_mgr_init(mem_mgr, new mg_mock(4, 16));
+  return mem_mgr.pool.length;
+}
+/** MQTT's state for every pooled connection (what the first mg_mqtt_connect/listen makes). */
+export function mem_mqtt(): void {
+  mqtt_init(mem_mgr as mg_mgr);
+}
+/** A broker's tables. */
+export function mem_broker(): void {
+  mem_keep = new mg_mqtt_broker(mem_mgr as mg_mgr);
 }

@@ -21,7 +21,7 @@ import {
 import { MQTT_CMD_CONNACK, MQTT_CMD_PUBLISH, MQTT_OK, mg_mqtt_message, mg_mqtt_parse } from "../src/mqtt_packet.js";
 import { WEBSOCKET_OP_BINARY, mg_ws_connect, mg_ws_message, mg_ws_wrap } from "../src/ws.js";
 import { mqtt_app_start } from "../firmware/mqtt/main.js";
-import { Mosquitto, free_mgr, mg_client, node_mgr, opts, run, start, start_mosquitto, until } from "./mqtt_peers.js";
+import { MOSQUITTO, Mosquitto, free_mgr, mg_client, node_mgr, opts, run, start, start_mosquitto, until } from "./mqtt_peers.js";
 
 const live: { mgrs: mg_mgr[]; brokers: Mosquitto[]; subs: { stop: () => void }[] } = { mgrs: [], brokers: [], subs: [] };
 test.after.each(async () => {
@@ -175,7 +175,7 @@ test("the reconnect helper against mosquitto: mosquitto goes away and comes back
   const { tmpdir } = await import("node:os");
   const dir = mkdtempSync(tmpdir() + "/mgts-mosq-");
   writeFileSync(dir + "/c.conf", `allow_anonymous true\npersistence false\nlistener ${port} 127.0.0.1\n`);
-  const proc = spawn("mosquitto", ["-c", dir + "/c.conf"], { stdio: "ignore" });
+  const proc = spawn(MOSQUITTO, ["-c", dir + "/c.conf"], { stdio: "ignore" });
   try {
     assert.ok(await until(() => cl.connected, 5000), "reconnected");
     assert.is(opens, 2);

@@ -3,7 +3,7 @@
 // and an mgts client or broker on real sockets (hal/node). Every process is
 // stopped by its pid; every wait has a deadline.
 import { ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -27,6 +27,9 @@ export function free_port(): Promise<number> {
   });
 }
 
+/** The mosquitto binary: Debian puts it in /usr/sbin, which a user's PATH may not hold. */
+export const MOSQUITTO = existsSync("/usr/sbin/mosquitto") ? "/usr/sbin/mosquitto" : "mosquitto";
+
 export interface Mosquitto {
   port: number;
   ws_port: number;
@@ -43,7 +46,7 @@ export async function start_mosquitto(extra = ""): Promise<Mosquitto> {
     const dir = mkdtempSync(join(tmpdir(), "mgts-mosq-"));
     const conf = join(dir, "mosquitto.conf");
     writeFileSync(conf, `per_listener_settings false\nallow_anonymous true\npersistence false\nlog_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\nlog_type information\n${extra}\nlistener ${port} 127.0.0.1\nlistener ${ws_port} 127.0.0.1\nprotocol websockets\n`);
-    const proc = spawn("mosquitto", ["-c", conf], { stdio: ["ignore", "pipe", "pipe"] });
+    const proc = spawn(MOSQUITTO, ["-c", conf], { stdio: ["ignore", "pipe", "pipe"] });
     const log: string[] = [];
     let exited = false;
     proc.on("exit", () => (exited = true));
