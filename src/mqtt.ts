@@ -359,7 +359,6 @@ export class MqttConn {
   peer_max_packet = 0;
   peer_max_qos = 2;
   peer_retain = true;
-  peer_aliases = 0;
   s: mg_mqtt_session;
   own: mg_mqtt_session;
   alias_len = new Uint16Array(MG_MQTT_TOPIC_ALIASES + 1);
@@ -409,7 +408,6 @@ function mqtt_start(c: mg_connection, server: boolean): MqttConn {
   st.peer_max_packet = 0;
   st.peer_max_qos = 2;
   st.peer_retain = true;
-  st.peer_aliases = 0;
   st.own.n = st.own.in_n = st.own.used = 0;
   st.s = st.own;
   st.alias_len.fill(0);
@@ -982,7 +980,6 @@ function on_connect(c: mg_connection, st: MqttConn, m: mg_mqtt_message): boolean
     for (let ofs = mg_mqtt_next_prop(m, pr, 0); ofs > 0; ofs = mg_mqtt_next_prop(m, pr, ofs)) {
       if (pr.id === MQTT_PROP_RECEIVE_MAXIMUM) st.peer_recv_max = pr.iv;
       else if (pr.id === MQTT_PROP_MAXIMUM_PACKET_SIZE) st.peer_max_packet = pr.iv;
-      else if (pr.id === MQTT_PROP_TOPIC_ALIAS_MAXIMUM) st.peer_aliases = pr.iv;
     }
   }
   if (st.broker !== null) st.broker.on_connect(c, st, m);
@@ -1123,19 +1120,17 @@ export function mqtt_fail(c: mg_connection, st: MqttConn, reason: number, why: s
     c.is_full = false;
     st.held_full = false;
   }
-  if (c.is_mqtt5) {
+  if (c.is_mqtt5 && reason >= 0x80) {
     if (st.server && !st.connected) {
-      // CONNECT itself was bad: a v5 client gets CONNACK with the reason (a client of unknown version, nothing)
-      if (c.is_mqtt5) {
-        const o = begin(c, st, MQTT_CMD_CONNACK << 4, 3);
-        if (o >= 0) {
-          c.send.buf[o] = 0;
-          c.send.buf[o + 1] = reason;
-          c.send.buf[o + 2] = 0;
-          finish(c, st, o + 3);
-        }
+      // CONNECT itself was bad: a v5 client is answered with CONNACK and the reason
+      const o = begin(c, st, MQTT_CMD_CONNACK << 4, 3);
+      if (o >= 0) {
+        c.send.buf[o] = 0;
+        c.send.buf[o + 1] = reason;
+        c.send.buf[o + 2] = 0;
+        finish(c, st, o + 3);
       }
-    } else if (!st.disconnected) {
+    } else if (st.connected && !st.disconnected) {
       send_disconnect(c, st, reason, null);
     }
   }
