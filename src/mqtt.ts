@@ -1202,7 +1202,8 @@ function ws_fn(c: mg_connection, ev: number, ev_data: any, fn_data: any): void {
       st.t0 = st.last_rx = c.mgr.hal!.millis();
       if (!st.server && st.opts !== null) mg_mqtt_login(c, st.opts);
     } else if (ev === MG_EV_POLL || ev === MG_EV_WRITE) {
-      if (c.is_websocket) mqtt_tick(c, st, ev === MG_EV_POLL ? (ev_data as number) : c.mgr.hal!.millis(), ev === MG_EV_WRITE);
+      // before the handshake too: a server that never answers it is a CONNACK that never comes
+      mqtt_tick(c, st, ev === MG_EV_POLL ? (ev_data as number) : c.mgr.hal!.millis(), ev === MG_EV_WRITE);
     } else if (ev === MG_EV_CLOSE) {
       if (ufn !== null) ufn(c, ev, ev_data, fn_data);
       mqtt_closed(c, st);

@@ -87,6 +87,7 @@ import {
 } from "./mqtt_packet.js";
 
 const RC_QUOTA = 0x97;
+const AUTO_ID = "mgts-auto-"; // and a number: the client id given to a client that sent none
 
 /** The broker's state of one pooled connection (MqttConn.bc). */
 class BrokerClient {
@@ -153,7 +154,8 @@ export class mg_mqtt_broker implements MqttBrokerHooks {
   tmp = mg_str();
   prop = new mg_mqtt_prop();
   codes = new Uint8Array(256);
-  idbuf = new Uint8Array(16);
+  idbuf = new Uint8Array(24);
+  idv = mg_str();
 
   constructor(mgr: mg_mgr) {
     this.mgr = mgr;
@@ -174,20 +176,16 @@ export class mg_mqtt_broker implements MqttBrokerHooks {
     let id = m.client_id;
     if (id.len === 0) {
       if (!v5 && !m.clean) return refuse(c, st, 0x02, "an empty client id needs a clean session");
-      // assign one: "mgts-" and a counter
+      // assign one: "mgts-auto-" and a counter
       const b = this.idbuf;
       let n = ++this.next_cid;
-      let k = 16;
+      let k = b.length;
       do {
         b[--k] = 48 + (n % 10);
         n = Math.floor(n / 10);
       } while (n > 0);
-      b[--k] = 45;
-      b[--k] = 115;
-      b[--k] = 116;
-      b[--k] = 103;
-      b[--k] = 109;
-      id = mg_str_set(this.tmp, b, k, 16 - k);
+      for (let i = AUTO_ID.length - 1; i >= 0; i--) b[--k] = AUTO_ID.charCodeAt(i);
+      id = mg_str_set(this.idv, b, k, b.length - k);
       assigned = v5 ? id : null;
     }
     if (id.len > MG_MQTT_CLIENT_ID_MAX) return refuse(c, st, v5 ? 0x85 : 0x02, "client id too long");

@@ -110,7 +110,7 @@ test("CONNECT: 3.1.1 CONNACK; v5 CONNACK with the broker's limits and an assigne
   assert.ok(has(0x21, ...u16(16)), "Receive Maximum");
   assert.ok(has(0x27, ...u32(MG_IO_SIZE)), "Maximum Packet Size");
   assert.ok(has(0x2a, 0), "no shared subscriptions");
-  assert.ok(has(0x12, ...str("mgts-1")), "assigned client id");
+  assert.ok(has(0x12, ...str("mgts-auto-1")), "assigned client id");
   assert.is(r.broker.clients, 2);
 });
 
