@@ -11,8 +11,9 @@ const configs = [
   ["`MG_ENABLE_SNTP: false`", { MG_ENABLE_SNTP: false }],
   ["`MG_ENABLE_RPC: false`", { MG_ENABLE_RPC: false }],
   ["`MG_ENABLE_TLS: false`", { MG_ENABLE_TLS: false }],
+  ["`MG_ENABLE_MQTT: false`", { MG_ENABLE_MQTT: false }],
   ["`MG_ENABLE_LOG: false`, `MG_ENABLE_HEXDUMP: false`", { MG_ENABLE_LOG: false, MG_ENABLE_HEXDUMP: false }],
-  ["all of the above and `MG_ENABLE_UDP: false`: the TCP core", { MG_ENABLE_HTTP: false, MG_ENABLE_WS: false, MG_ENABLE_SNTP: false, MG_ENABLE_RPC: false, MG_ENABLE_TLS: false, MG_ENABLE_LOG: false, MG_ENABLE_HEXDUMP: false, MG_ENABLE_UDP: false }],
+  ["all of the above and `MG_ENABLE_UDP: false`: the TCP core", { MG_ENABLE_HTTP: false, MG_ENABLE_WS: false, MG_ENABLE_SNTP: false, MG_ENABLE_RPC: false, MG_ENABLE_TLS: false, MG_ENABLE_MQTT: false, MG_ENABLE_LOG: false, MG_ENABLE_HEXDUMP: false, MG_ENABLE_UDP: false }],
 ];
 const f = (n) => n.toLocaleString("en-US");
 console.log("| config | bytes | bytes without comments |\n|---|---|---|");
