@@ -17,8 +17,9 @@ import { join } from "node:path";
 import { XS_PRELUDE, median, xs_bundle, xs_run } from "../tools/xs.mjs";
 
 const N = 5000;
-const KINDS = ["out0", "out1", "in0", "in1", "broker0", "broker1"];
+const KINDS = ["base", "out0", "out1", "in0", "in1", "broker0", "broker1"];
 const NAMES = {
+  base: "no MQTT: the same bytes into a plain TCP handler (the mock's and the core's share)",
   out0: "client publishes, QoS 0",
   out1: "client publishes, QoS 1 (+ PUBACK in)",
   in0: "client receives, QoS 0",

@@ -7,9 +7,12 @@
 //  in0, in1     the client receives a PUBLISH (QoS 1: and sends PUBACK)
 //  broker0/1    the mgts broker forwards a PUBLISH from one client peer to
 //               a subscribed one (QoS 1: PUBACK both ways)
+//  base         no MQTT: the same PUBLISH bytes into a plain mg_listen
+//               handler that drops them (the mock network's and the core's
+//               share of the figures above)
 // Every message is checked (its bytes on the far side), errors counted.
 import { mg_mock, mg_mock_peer } from "../hal/mock.js";
-import { MG_EV_MQTT_MSG, mg_connection, mg_mgr, mg_mgr_init, mg_mgr_poll } from "../src/net.js";
+import { MG_EV_MQTT_MSG, MG_EV_READ, mg_connection, mg_listen, mg_mgr, mg_mgr_init, mg_mgr_poll } from "../src/net.js";
 import { mg_mqtt_connect, mg_mqtt_opts, mg_mqtt_pub, mqtt_init } from "../src/mqtt.js";
 import { mg_mqtt_message } from "../src/mqtt_packet.js";
 import { mg_mqtt_broker, mg_mqtt_broker_listen } from "../src/mqtt_broker.js";
@@ -83,6 +86,15 @@ function connect_peer(p: mg_mock_peer, id: string): void {
   p.send(b);
 }
 
+/** The base kind's handler: counts what arrives, drops it. */
+function drop(c: mg_connection, ev: number, ev_data: any): void {
+  if (ev === MG_EV_READ) {
+    if (c.recv.len === PUB_LEN && c.recv.buf[PUB_LEN - 1] === B.payload[PAYLOAD - 1]) B.received++;
+    c.recv.len = 0;
+  }
+  void ev_data;
+}
+
 export function setup(kind: string): void {
   B.kind = kind;
   for (let i = 0; i < PAYLOAD; i++) B.payload[i] = 32 + ((i * 7) % 95);
@@ -93,6 +105,15 @@ export function setup(kind: string): void {
   mg_mgr_init(mgr, net);
   B.net = net;
   B.mgr = mgr;
+  if (kind === "base") {
+    mg_listen(mgr, "tcp://0.0.0.0:1883", drop, null);
+    B.peer = net.client(1883)!;
+    for (let i = 0; i < 3; i++) {
+      net.now += 1;
+      mg_mgr_poll(mgr, 0); // accepted before the first message
+    }
+    return;
+  }
   if (kind.startsWith("broker")) {
     const broker = new mg_mqtt_broker(mgr);
     mg_mqtt_broker_listen(mgr, "mqtt://0.0.0.0:1883", broker, null, null);
@@ -162,6 +183,12 @@ export function run(n: number): number {
         net.now += 1;
         mg_mgr_poll(mgr, 0);
       }
+    } else if (k === "base") {
+      const before = B.received;
+      p.send(B.pub0, PUB_LEN, 0);
+      net.now += 1;
+      mg_mgr_poll(mgr, 0);
+      if (B.received !== before + 1) B.errors++;
     } else if (k === "in0" || k === "in1") {
       const before = B.received;
       if (k === "in0") {
