@@ -15,6 +15,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { XS_PRELUDE, median, xs_bundle, xs_run } from "../tools/xs.mjs";
+import * as U from "../build/test/mqtt_util.js";
 
 const N = 5000;
 const KINDS = ["base", "out0", "out1", "in0", "in1", "broker0", "broker1"];
@@ -51,26 +52,12 @@ async function v8_figures(kind) {
 
 // --- loopback: a load generator of raw sockets ---------------------------------------
 
-function pkt(b0, body) {
-  const len = [];
-  let n = body.length;
-  do {
-    let d = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) d |= 128;
-    len.push(d);
-  } while (n > 0);
-  return Buffer.concat([Buffer.from([b0, ...len]), body]);
-}
-function str(s) {
-  const b = Buffer.from(s);
-  return Buffer.concat([Buffer.from([b.length >> 8, b.length & 255]), b]);
-}
-const CONNECT = (id) => pkt(0x10, Buffer.concat([str("MQTT"), Buffer.from([4, 2, 0, 60]), str(id)]));
-const SUBSCRIBE = (qos) => pkt(0x82, Buffer.concat([Buffer.from([0, 1]), str("bench/t"), Buffer.from([qos])]));
-const PAYLOAD = Buffer.alloc(64, 120);
+// the packets, from the tests' own encoder (test/mqtt_util.ts)
+const CONNECT = (id) => Buffer.from(U.connect({ id, ka: 60 }));
+const SUBSCRIBE = (qos) => Buffer.from(U.subscribe(1, [["bench/t", qos]]));
+const PAYLOAD = "x".repeat(64);
 function publish(qos, id) {
-  return pkt(0x30 | (qos << 1), Buffer.concat([str("bench/t"), qos > 0 ? Buffer.from([id >> 8, id & 255]) : Buffer.alloc(0), PAYLOAD]));
+  return Buffer.from(U.publish({ topic: "bench/t", payload: PAYLOAD, qos, id }));
 }
 
 /** A raw MQTT connection: on_packet(b0, body) for each packet. */

@@ -591,6 +591,7 @@ export function mg_mqtt_login(c: mg_connection, opts_or_url: mg_mqtt_opts | stri
  * TypeScript adaptation: C returns the id as uint16_t and cannot fail.
  */
 export function mg_mqtt_pub(c: mg_connection, opts: mg_mqtt_opts): number | false {
+  if (!c.in_use || c.is_closing || c.is_draining) return false;
   const st = mg_mqtt_active(c);
   const qos = opts.qos & 3;
   if (qos === 3) return false;
@@ -611,6 +612,7 @@ export function mg_mqtt_pub(c: mg_connection, opts: mg_mqtt_opts): number | fals
   const keep = st !== null && qos > 0 && !resend && s.store.length > 0;
   const total = 1 + vlen(rem) + rem;
   if (keep && s.used + total > s.store.length) return false;
+  if (st !== null && !fits(c, st, rem + ACK_ROOM)) return false;
   const b0 = (MQTT_CMD_PUBLISH << 4) | (resend && qos > 0 ? 8 : 0) | (qos << 1) | (opts.retain ? 1 : 0);
   const o = begin(c, st, b0, rem);
   if (o < 0) return false;
@@ -663,6 +665,7 @@ export function mg_mqtt_unsub(c: mg_connection, opts: mg_mqtt_opts): number | fa
 }
 
 function sub_unsub(c: mg_connection, opts: mg_mqtt_opts, sub: boolean): number | false {
+  if (!c.in_use || c.is_closing || c.is_draining) return false;
   const st = mg_mqtt_active(c);
   const tl = tlen(opts.topic);
   if (tl === 0) return false;
@@ -712,6 +715,12 @@ export function mg_mqtt_disconnect(c: mg_connection, opts?: mg_mqtt_opts | null)
 }
 
 export const CLOSE_TIMEOUT_MS = 3000;
+/**
+ * Bytes of the send buffer a PUBLISH leaves free, so acknowledgements (a few
+ * bytes each, and their WebSocket headers) find room: a connection that
+ * cannot acknowledge must hold what it received.
+ */
+export const ACK_ROOM = 64;
 const cca = String.prototype.charCodeAt;
 
 // --- the server side --------------------------------------------------------------
@@ -833,7 +842,9 @@ function mqtt_rx(c: mg_connection, st: MqttConn, b: Uint8Array, ofs: number, len
     const version = st.server && !st.connected ? 5 : st.version; // CONNECT tells its own version
     const r = mg_mqtt_parse(b, end - p, version, m, p);
     if (r === MQTT_INCOMPLETE) {
-      if (m.dgram.len > cap) {
+      // larger than the buffer; over WebSocket also a packet cut short at the front of a full buffer,
+      // whose rest cannot come (the next frame's header would not fit either)
+      if (m.dgram.len > cap || (st.over_ws && held < 0 && p === ofs && c.recv.len === c.recv.size)) {
         mqtt_fail(c, st, MQTT_RC_PACKET_TOO_LARGE, "packet larger than the receive buffer");
         return 0;
       }

@@ -44,6 +44,7 @@ import { MG_DEBUG, MG_ERROR } from "./log.js";
 import { mg_connection, mg_event_handler_t, mg_mgr } from "./net.js";
 import { mg_str, mg_str_set } from "./str.js";
 import {
+  ACK_ROOM,
   CLOSE_TIMEOUT_MS,
   MqttBrokerHooks,
   MqttConn,
@@ -491,16 +492,11 @@ export class mg_mqtt_broker implements MqttBrokerHooks {
   // --- subscriptions -----------------------------------------------------------------
 
   on_subscribe(c: mg_connection, st: MqttConn, m: mg_mqtt_message): boolean {
+    const n = this.filters(c, st, m);
+    if (n <= 0) return n < 0;
     const bc = st.bc as BrokerClient;
     const v5 = st.version === 5;
     const f = this.tmp;
-    let n = 0;
-    for (let ofs = mg_mqtt_next_sub(m, f, 0); ofs > 0; ofs = mg_mqtt_next_sub(m, f, ofs)) n++;
-    if (n > this.codes.length) {
-      mqtt_fail(c, st, 0x83, "too many topic filters in one SUBSCRIBE");
-      return true;
-    }
-    if (!codes_fit(c, st, n)) return false;
     let sid = 0;
     if (v5) {
       const pr = this.prop;
@@ -562,15 +558,26 @@ export class mg_mqtt_broker implements MqttBrokerHooks {
     }
   }
 
-  on_unsubscribe(c: mg_connection, st: MqttConn, m: mg_mqtt_message): boolean {
+  /**
+   * The topic filters a SUBSCRIBE or UNSUBSCRIBE lists, when its answer (a
+   * code per filter) fits now; 0 when it does not fit yet, -1 when it never
+   * can (more filters than this.codes holds: the client is failed).
+   */
+  filters(c: mg_connection, st: MqttConn, m: mg_mqtt_message): number {
     const f = this.tmp;
     let n = 0;
     for (let ofs = mg_mqtt_next_sub(m, f, 0); ofs > 0; ofs = mg_mqtt_next_sub(m, f, ofs)) n++;
     if (n > this.codes.length) {
-      mqtt_fail(c, st, 0x83, "too many topic filters in one UNSUBSCRIBE");
-      return true;
+      mqtt_fail(c, st, 0x83, "too many topic filters in one packet");
+      return -1;
     }
-    if (!codes_fit(c, st, n)) return false;
+    return codes_fit(c, st, n) ? n : 0;
+  }
+
+  on_unsubscribe(c: mg_connection, st: MqttConn, m: mg_mqtt_message): boolean {
+    const n = this.filters(c, st, m);
+    if (n <= 0) return n < 0;
+    const f = this.tmp;
     let k = 0;
     for (let ofs = mg_mqtt_next_sub(m, f, 0); ofs > 0; ofs = mg_mqtt_next_sub(m, f, ofs)) {
       const i = this.find_sub(c, f);
@@ -629,10 +636,10 @@ function forward(c: mg_connection, st: MqttConn, msg: MqttOut, q: number, retain
   }
   const rem = 2 + msg.topic.len + (q > 0 ? 2 : 0) + (v5 ? vlen(ps) + ps : 0) + msg.data.len;
   const total = 1 + vlen(rem) + rem;
-  if ((st.peer_max_packet > 0 && total > st.peer_max_packet) || total + (st.over_ws ? 10 : 0) > c.send.size) return FWD_DROP;
+  if ((st.peer_max_packet > 0 && total > st.peer_max_packet) || total + (st.over_ws ? 10 : 0) + ACK_ROOM > c.send.size) return FWD_DROP;
   const s = st.s;
   if (q > 0 && (s.n >= MG_MQTT_MAX_INFLIGHT || s.n >= st.peer_recv_max)) return FWD_WAIT;
-  if (!fits(c, st, rem)) return FWD_WAIT;
+  if (!fits(c, st, rem + ACK_ROOM)) return FWD_WAIT;
   if (dry) return FWD_SENT;
   const o = begin(c, st, (MQTT_CMD_PUBLISH << 4) | (q << 1) | (retain ? 1 : 0), rem);
   const b = c.send.buf;

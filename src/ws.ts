@@ -111,6 +111,7 @@ class WsConn {
   asm = 0; // bytes of a fragmented message reassembled at the front of recv
   asm_op = 0; // its opcode, 0 when no message is in progress
   kept_op = 0; // the opcode of the message whose tail a handler kept (asm > 0 with asm_op 0)
+  kept_full = false; // reading stopped (c.is_full) until the handler takes kept bytes
   msg_ofs = 0; // pieces: offset of the next piece within the message
   frame_left = 0; // pieces: payload bytes of the current frame still to come
   frame_fin = false;
@@ -138,6 +139,7 @@ class WsConn {
   ping_at = 0;
   reset(): void {
     this.mode6 = this.pieces = this.close_sent = this.dead = this.frame_fin = false;
+    this.kept_full = false;
     this.asm = this.asm_op = this.kept_op = this.msg_ofs = this.frame_left = this.frame_pos = this.mask_pos = this.u8_need = 0;
     this.fail_code = this.chk = this.skip = 0;
     this.linger = false;
@@ -851,18 +853,24 @@ function ws_frames(c: mg_connection, ws: WsConn): void {
       // the length bytes that have arrived bound it from below: a frame that can never fit is known now
       let low = 0;
       for (let i = 0; i < lb; i++) low = low * 256 + (i < avail - 2 ? b[p + 2 + i] : 0);
-      if (p + 2 + lb + (masked ? 4 : 0) + low > r.size) return ws_fail(c, ws, 1009, "message larger than MG_IO_SIZE");
+      if (p + 2 + lb + (masked ? 4 : 0) + low > r.size) {
+        if (2 + lb + (masked ? 4 : 0) + low <= r.size && kept_in_way(c, ws)) return; // it fits once the handler takes what it kept
+        return ws_fail(c, ws, 1009, "message larger than MG_IO_SIZE");
+      }
     }
     if (avail < 2 + lb) {
-      // the length cut short by a full buffer would wait forever
-      if (r.len === r.size) ws_fail(c, ws, 1009, "message larger than MG_IO_SIZE");
+      // the length cut short by a full buffer would wait forever (unless kept bytes make room later)
+      if (r.len === r.size && !kept_in_way(c, ws)) ws_fail(c, ws, 1009, "message larger than MG_IO_SIZE");
       return;
     }
     if (lb === 2) len = (b[p + 2] << 8) | b[p + 3];
     else if (lb === 8) len = (b[p + 4] * 256 + b[p + 5]) * 4294967296 + ((b[p + 6] << 24) >>> 0) + (b[p + 7] << 16) + (b[p + 8] << 8) + b[p + 9];
     const hs = 2 + lb + (masked ? 4 : 0);
-    // the frame (with what is reassembled before it) can never fit
-    if (!streamed && p + hs + len > r.size) return ws_fail(c, ws, 1009, "message larger than MG_IO_SIZE");
+    if (!streamed && p + hs + len > r.size) {
+      if (hs + len <= r.size && kept_in_way(c, ws)) return; // it fits once the handler takes what it kept
+      // the frame (with what is reassembled before it) can never fit
+      return ws_fail(c, ws, 1009, "message larger than MG_IO_SIZE");
+    }
     if (avail < hs) return;
     ws.last_rx = c.mgr.hal!.millis();
     ws.ping_at = 0;
@@ -945,6 +953,24 @@ function keep_rest(c: mg_connection, ws: WsConn, total: number, used: number): v
   if (!(used >= 0) || used > total) used = total;
   mg_iobuf_del(c.recv, 0, used);
   ws.asm = total - used;
+  if (used > 0 && ws.kept_full) {
+    ws.kept_full = false;
+    c.is_full = false;
+  }
+}
+
+/**
+ * Whether bytes a handler kept are what stands in the way of the next frame:
+ * then it waits for them to be taken (reading stops once the buffer is full)
+ * instead of failing the connection.
+ */
+function kept_in_way(c: mg_connection, ws: WsConn): boolean {
+  if (ws.asm === 0 || ws.asm_op !== 0) return false;
+  if (c.recv.len === c.recv.size) {
+    c.is_full = true;
+    ws.kept_full = true;
+  }
+  return true;
 }
 
 /** Offers the bytes a handler kept from a whole message again (on a poll or a write: it may take them now). */

@@ -487,6 +487,54 @@ test("MQTT over WebSocket: packets cut across frames and several in one, both wa
   assert.equal(packets(unframe(raw)).map((x) => read_publish(x).payload), ["from tcp"]);
 });
 
+test("MQTT over WebSocket: a held PUBLISH (subscriber full) with large frames behind it waits, then everything goes in order", () => {
+  const net = new mg_mock(64, 65536);
+  mg_hal_default(net);
+  const mgr = broker_app_main({ port: 1883, host: "0.0.0.0" });
+  const sub = net.client(1883)!;
+  sub.send(connect({ id: "sub" }));
+  sub.send(subscribe(1, [["big", 0]]));
+  net.poll(mgr, 4);
+  sub.recv();
+  sub.stall(true);
+  const p = net.client(1884)!;
+  p.send("GET /mqtt HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n");
+  net.poll(mgr, 4);
+  p.recv();
+  p.send(frame(2, Array.from(connect({ id: "pub" }))));
+  net.poll(mgr, 4);
+  p.recv();
+  // the subscriber's queue in the mock takes 64 KB: 100 messages of 900 bytes overflow it and the broker's buffer
+  const N = 100;
+  const out: number[] = [];
+  for (let i = 0; i < N; i++) out.push(...frame(2, Array.from(publish({ topic: "big", payload: String(i).padEnd(900, "."), qos: 1, id: i + 1 }))));
+  let sent = 0;
+  const pump = () => {
+    if (sent < out.length) sent += p.send(new Uint8Array(out.slice(sent, sent + 4096)));
+  };
+  for (let i = 0; i < 200; i++) {
+    pump();
+    net.poll(mgr, 1);
+  }
+  const acks1 = packets(unframe(p.recv())).filter((x) => x.cmd === 4).length;
+  assert.ok(acks1 < N, `held (${acks1} acknowledged)`);
+  assert.ok(p.open, "not closed (no 1009)");
+  sub.stall(false);
+  const seen: string[] = [];
+  let rest = new Uint8Array(0);
+  for (let i = 0; i < 3000 && seen.length < N; i++) {
+    pump();
+    net.poll(mgr, 1);
+    const b = new Uint8Array([...rest, ...sub.recv()]);
+    const ps = packets(b);
+    rest = b.slice(b.length - ps.rest);
+    for (const x of ps) seen.push(read_publish(x).payload.split(".")[0]);
+  }
+  assert.equal(seen, Array.from({ length: N }, (_, i) => String(i)), "all, in order");
+  net.poll(mgr, 10);
+  assert.is(acks1 + packets(unframe(p.recv())).filter((x) => x.cmd === 4).length, N, "all acknowledged");
+});
+
 test("MQTT over WebSocket: the mgts client (mg_mqtt_connect ws://) against the broker app, QoS 2 both ways", () => {
   const net = new mg_mock(64, 65536);
   mg_hal_default(net);

@@ -194,7 +194,11 @@ test("MQTT over WebSocket to mosquitto's websockets listener: the mgts client (w
   // messages up to 1 KB: the send buffer (2 KB) and the in-flight window (16) fill; each goes when there is room
   for (let i = 0; i < 20; i++) {
     const p = opts({ topic: "mgts/ws/t", message: "m" + i + "-" + "x".repeat(i * 50), qos: 2 });
-    assert.ok(await until(() => mg_mqtt_pub(k.c!, p) !== false, 5000), `published ${i}`);
+    if (!(await until(() => mg_mqtt_pub(k.c!, p) !== false, 10000))) {
+      const st = k.c!.mqtt as any;
+      const ws = (k.c!.proto as any)?.ws;
+      assert.unreachable(`message ${i} not published in 10 s: ${JSON.stringify({ in_flight: st.s.n, in: st.s.in_n, held: st.held, dead: st.dead, send: k.c!.send.len, recv: k.c!.recv.len, full: k.c!.is_full, closing: k.c!.is_closing, kept: ws?.asm, errors: k.errors, got: k.msgs.length })}`);
+    }
   }
   assert.ok(await until(() => k.msgs.length === 20, 5000), `${k.msgs.length}`);
   assert.equal(k.msgs.map((x) => x.data.split("-")[0]), Array.from({ length: 20 }, (_, i) => "m" + i));

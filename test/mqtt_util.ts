@@ -2,18 +2,11 @@
 // an encoder and a decoder of their own, independent of src/mqtt.ts, so the
 // suites do not check mgts against itself. No Node APIs: the mock suites run
 // on XS too.
+import { mg_utf8_encode } from "../src/str.js";
 
-/** UTF-8 bytes of a JS string. */
+/** UTF-8 bytes of a JS string (encoding is not what these tests check: mgts's encoder serves). */
 export function utf8(s: string): number[] {
-  const out: number[] = [];
-  for (const ch of s) {
-    const c = ch.codePointAt(0)!;
-    if (c < 0x80) out.push(c);
-    else if (c < 0x800) out.push(0xc0 | (c >> 6), 0x80 | (c & 63));
-    else if (c < 0x10000) out.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
-    else out.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 63), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
-  }
-  return out;
+  return Array.from(mg_utf8_encode(s));
 }
 
 export function text(b: Uint8Array | number[]): string {
