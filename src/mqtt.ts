@@ -583,7 +583,8 @@ export function mg_mqtt_login(c: mg_connection, opts_or_url: mg_mqtt_opts | stri
  * Publishes opts.message to opts.topic with opts.qos and opts.retain
  * (mg_mqtt_pub). Returns the packet id (QoS 1/2), 0 (QoS 0), or false when
  * it is not sent: it does not fit in the send buffer now (wait for
- * MG_EV_WRITE) or ever (larger than MG_IO_SIZE, or the broker's v5 Maximum
+ * MG_EV_WRITE; a PUBLISH leaves ACK_ROOM bytes free for acknowledgements) or
+ * ever (larger than MG_IO_SIZE less that room, or the broker's v5 Maximum
  * Packet Size), the in-flight table or the session store is full (wait for
  * acknowledgements), a resend after reconnecting is still going out, or the
  * topic is not a valid topic name. mgts keeps QoS 1/2 messages in flight
