@@ -111,7 +111,6 @@ import {
 } from "./mqtt_packet.js";
 import { mg_str, mg_str_set } from "./str.js";
 import { mg_timer, mg_timer_init, mg_timer_unlink, MG_TIMER_ONCE } from "./timer.js";
-import { mg_url_is_ssl } from "./url.js";
 import { mg_random, mg_random_str } from "./util.js";
 import { WEBSOCKET_OP_BINARY, mg_ws_connect, mg_ws_message, mg_ws_upgrade, mg_ws_wrap } from "./ws.js";
 
@@ -441,17 +440,15 @@ function sh(): Shared {
  * anything but 0 closes). Every packet then fires MG_EV_MQTT_CMD, a PUBLISH
  * MG_EV_MQTT_MSG first. QoS 1/2 messages in are acknowledged by mgts.
  * Over WebSocket, opts must stay as they are until MG_EV_MQTT_OPEN (they
- * are read when the handshake is done). No TLS (mqtts://, wss://): null.
+ * are read when the handshake is done). mqtts:// and wss:// are TLS (the
+ * core's, src/tls.ts): call mg_tls_init(c, {ca, ...}) on MG_EV_CONNECT, or
+ * the platform's roots are trusted.
  */
 export function mg_mqtt_connect(mgr: mg_mgr, url: string, opts: mg_mqtt_opts | null, fn: mg_event_handler_t | null, fn_data: any): mg_connection | null {
   return mqtt_connect(mgr, url, opts ?? DEFAULT_OPTS(), fn, fn_data, null);
 }
 
 function mqtt_connect(mgr: mg_mgr, url: string, o: mg_mqtt_opts, fn: mg_event_handler_t | null, fn_data: any, cl: mg_mqtt_client | null): mg_connection | null {
-  if (mg_url_is_ssl(url)) {
-    MG_ERROR("mqtt connect %s: mgts has no TLS", url);
-    return null;
-  }
   mqtt_init(mgr);
   const session = cl !== null ? cl.session : o.session;
   if (MG_ENABLE_WS && MG_ENABLE_HTTP && is_ws_url(url)) {
@@ -484,7 +481,8 @@ function DEFAULT_OPTS(): mg_mqtt_opts {
 function is_ws_url(url: string): boolean {
   const c0 = url.charCodeAt(0) | 32;
   const c1 = url.charCodeAt(1) | 32;
-  return c0 === 119 && c1 === 115 && url.charCodeAt(2) === 58; // "ws:"
+  const c2 = url.charCodeAt(2);
+  return c0 === 119 && c1 === 115 && (c2 === 58 || ((c2 | 32) === 115 && url.charCodeAt(3) === 58)); // "ws:" or "wss:"
 }
 
 /**
@@ -734,7 +732,8 @@ const cca = String.prototype.charCodeAt;
  * QoS 1/2 PUBLISHes (exactly once for QoS 2), learns the protocol level from
  * CONNECT (c.is_mqtt5), and closes a client silent for 1.5 keepalives or
  * that sends no CONNECT within MG_CONNECT_TIMEOUT_MS. A broker:
- * mg_mqtt_broker_listen (src/mqtt_broker.ts).
+ * mg_mqtt_broker_listen (src/mqtt_broker.ts). mqtts://: give the listener
+ * (or each connection on MG_EV_ACCEPT) its certificate with mg_tls_init.
  */
 export function mg_mqtt_listen(mgr: mg_mgr, url: string, fn: mg_event_handler_t | null, fn_data: any): mg_connection | null {
   return mqtt_listen(mgr, url, fn, fn_data, null);
@@ -742,10 +741,6 @@ export function mg_mqtt_listen(mgr: mg_mgr, url: string, fn: mg_event_handler_t 
 
 /** mg_mqtt_listen with a broker plugged in (src/mqtt_broker.ts). */
 export function mqtt_listen(mgr: mg_mgr, url: string, fn: mg_event_handler_t | null, fn_data: any, broker: MqttBrokerHooks | null): mg_connection | null {
-  if (mg_url_is_ssl(url)) {
-    MG_ERROR("mqtt listen %s: mgts has no TLS", url);
-    return null;
-  }
   mqtt_init(mgr);
   const c = mg_listen(mgr, url, fn, fn_data);
   if (c === null) return null;

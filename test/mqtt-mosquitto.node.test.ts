@@ -21,7 +21,9 @@ import {
 import { MQTT_CMD_CONNACK, MQTT_CMD_PUBLISH, MQTT_OK, mg_mqtt_message, mg_mqtt_parse } from "../src/mqtt_packet.js";
 import { WEBSOCKET_OP_BINARY, mg_ws_connect, mg_ws_message, mg_ws_wrap } from "../src/ws.js";
 import { mqtt_app_start } from "../firmware/mqtt/main.js";
-import { MOSQUITTO, Mosquitto, free_mgr, mg_client, node_mgr, opts, run, start, start_mosquitto, until } from "./mqtt_peers.js";
+import { MOSQUITTO, MgClient, Mosquitto, free_mgr, mg_client, node_mgr, opts, run, start, start_mosquitto, until } from "./mqtt_peers.js";
+import { make_certs } from "./tls_certs.js";
+import { mg_tls_init } from "../src/tls.js";
 
 const live: { mgrs: mg_mgr[]; brokers: Mosquitto[]; subs: { stop: () => void }[] } = { mgrs: [], brokers: [], subs: [] };
 test.after.each(async () => {
@@ -33,8 +35,8 @@ test.after.each(async () => {
   live.subs = [];
 });
 
-async function broker(extra = ""): Promise<Mosquitto> {
-  const b = await start_mosquitto(extra);
+async function broker(extra = "", tls: { cert: string; key: string } | null = null): Promise<Mosquitto> {
+  const b = await start_mosquitto(extra, tls);
   live.brokers.push(b);
   return b;
 }
@@ -171,7 +173,7 @@ test("the reconnect helper against mosquitto: mosquitto goes away and comes back
   assert.ok(cl.attempts >= attempts + 2, `retried (${cl.attempts - attempts} times in 1.5 s)`);
   // a new mosquitto on the same port
   const { spawn } = await import("node:child_process");
-  const { writeFileSync, mkdtempSync } = await import("node:fs");
+  const { writeFileSync, mkdtempSync, rmSync } = await import("node:fs");
   const { tmpdir } = await import("node:os");
   const dir = mkdtempSync(tmpdir() + "/mgts-mosq-");
   writeFileSync(dir + "/c.conf", `allow_anonymous true\npersistence false\nlistener ${port} 127.0.0.1\n`);
@@ -182,6 +184,7 @@ test("the reconnect helper against mosquitto: mosquitto goes away and comes back
   } finally {
     mg_mqtt_client_stop(cl);
     proc.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
@@ -236,6 +239,37 @@ test("MQTT over WebSocket, Mongoose's pattern: mg_ws_connect, mg_mqtt_login + mg
   }, null, "Sec-WebSocket-Protocol: mqtt\r\n");
   assert.ok(await until(() => got.includes("mgts/seed/t hello"), 5000), JSON.stringify(got));
   assert.equal(got[0], "connack 0");
+});
+
+test("MQTT over TLS (mqtts://) to mosquitto: the CA given on MG_EV_CONNECT; an untrusted CA fails; the mqtt app with --ca", async () => {
+  const certs = make_certs();
+  try {
+    const b = await broker("", { cert: certs.file("server.pem"), key: certs.file("key.pem") });
+    const m = mgr();
+    const k = new MgClient();
+    k.on_connect = (c) => mg_tls_init(c, { ca: certs.ca });
+    k.on_open = (c) => mg_mqtt_sub(c, opts({ topic: "mgts/tls", qos: 1 }));
+    k.c = mg_mqtt_connect(m, `mqtts://localhost:${b.tls_port}`, opts({ client_id: "mgts-tls", version: 5 }), k.handler, null);
+    assert.ok(await until(() => k.cmds.some((x) => x.cmd === 9), 8000), `SUBACK over TLS (${k.errors})`);
+    assert.ok(k.c!.is_tls);
+    mg_mqtt_pub(k.c!, opts({ topic: "mgts/tls", message: "secret", qos: 1 }));
+    assert.ok(await until(() => k.msgs.length === 1, 5000));
+    assert.equal(k.msgs[0].data, "secret");
+    // a CA that did not sign the broker's certificate: the handshake fails, nothing is sent
+    const bad = new MgClient();
+    bad.on_connect = (c) => mg_tls_init(c, { ca: certs.rogue_ca });
+    bad.c = mg_mqtt_connect(m, `mqtts://localhost:${b.tls_port}`, opts({ client_id: "mgts-rogue" }), bad.handler, null);
+    assert.ok(await until(() => bad.closed, 8000), "closed");
+    assert.is(bad.opened, -1, "no CONNACK");
+    assert.ok(bad.errors.length > 0, "an error");
+    // the mqtt app over TLS
+    const out = await sub(b, "mgts/#");
+    const app = mqtt_app_start(m, { broker: `mqtts://localhost:${b.tls_port}`, ca: certs.ca });
+    assert.ok(await until(() => out().includes("mgts/status online"), 8000), out());
+    assert.ok(app.client!.c!.is_tls);
+  } finally {
+    certs.remove();
+  }
 });
 
 test("the mqtt app end to end through mosquitto: online/offline status, mgts/in/# republished with QoS and retain", async () => {

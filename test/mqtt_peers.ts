@@ -3,12 +3,12 @@
 // and an mgts client or broker on real sockets (hal/node). Every process is
 // stopped by its pid; every wait has a deadline.
 import { ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mg_hal_node } from "../hal/node.js";
-import { MG_EV_CLOSE, MG_EV_ERROR, MG_EV_MQTT_CMD, MG_EV_MQTT_MSG, MG_EV_MQTT_OPEN, mg_connection, mg_mgr, mg_mgr_free, mg_mgr_init, mg_mgr_run } from "../src/net.js";
+import { MG_EV_CLOSE, MG_EV_CONNECT, MG_EV_ERROR, MG_EV_MQTT_CMD, MG_EV_MQTT_MSG, MG_EV_MQTT_OPEN, mg_connection, mg_mgr, mg_mgr_free, mg_mgr_init, mg_mgr_run } from "../src/net.js";
 import { mg_mqtt_connect, mg_mqtt_opts } from "../src/mqtt.js";
 import { mg_mqtt_message } from "../src/mqtt_packet.js";
 import { until } from "./hal_suite.js";
@@ -33,19 +33,31 @@ export const MOSQUITTO = existsSync("/usr/sbin/mosquitto") ? "/usr/sbin/mosquitt
 export interface Mosquitto {
   port: number;
   ws_port: number;
+  /** With tls given to start_mosquitto: an MQTT over TLS listener. */
+  tls_port: number;
   proc: ChildProcess;
   log: string[];
   stop(): Promise<void>;
 }
 
 /** Starts a mosquitto with a temporary config: MQTT and MQTT over WebSocket on loopback, anonymous, no persistence. */
-export async function start_mosquitto(extra = ""): Promise<Mosquitto> {
+export async function start_mosquitto(extra = "", tls: { cert: string; key: string } | null = null): Promise<Mosquitto> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await free_port();
     const ws_port = await free_port();
+    const tls_port = tls !== null ? await free_port() : 0;
     const dir = mkdtempSync(join(tmpdir(), "mgts-mosq-"));
+    // started as root, mosquitto reads its certificate after dropping to its own user: copies it can read
+    let tls_listener = "";
+    if (tls !== null) {
+      chmodSync(dir, 0o755);
+      copyFileSync(tls.cert, join(dir, "cert.pem"));
+      copyFileSync(tls.key, join(dir, "key.pem"));
+      chmodSync(join(dir, "key.pem"), 0o644);
+      tls_listener = `listener ${tls_port} 127.0.0.1\ncertfile ${join(dir, "cert.pem")}\nkeyfile ${join(dir, "key.pem")}\n`;
+    }
     const conf = join(dir, "mosquitto.conf");
-    writeFileSync(conf, `per_listener_settings false\nallow_anonymous true\npersistence false\nlog_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\nlog_type information\n${extra}\nlistener ${port} 127.0.0.1\nlistener ${ws_port} 127.0.0.1\nprotocol websockets\n`);
+    writeFileSync(conf, `per_listener_settings false\nallow_anonymous true\npersistence false\nlog_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\nlog_type information\n${extra}\nlistener ${port} 127.0.0.1\nlistener ${ws_port} 127.0.0.1\nprotocol websockets\n${tls_listener}`);
     const proc = spawn(MOSQUITTO, ["-c", conf], { stdio: ["ignore", "pipe", "pipe"] });
     const log: string[] = [];
     let exited = false;
@@ -57,6 +69,7 @@ export async function start_mosquitto(extra = ""): Promise<Mosquitto> {
       return {
         port,
         ws_port,
+        tls_port,
         proc,
         log,
         stop: async () => {
@@ -118,8 +131,10 @@ export class MgClient {
   msgs: { topic: string; data: string; qos: number; retain: boolean }[] = [];
   cmds: { cmd: number; id: number; ack: number }[] = [];
   on_open: ((c: mg_connection) => void) | null = null;
+  on_connect: ((c: mg_connection) => void) | null = null;
   handler = (c: mg_connection, ev: number, d: any): void => {
-    if (ev === MG_EV_MQTT_OPEN) {
+    if (ev === MG_EV_CONNECT && this.on_connect !== null) this.on_connect(c);
+    else if (ev === MG_EV_MQTT_OPEN) {
       this.opened = d as number;
       if (this.on_open !== null) this.on_open(c);
     } else if (ev === MG_EV_MQTT_MSG) {

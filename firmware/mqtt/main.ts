@@ -11,6 +11,7 @@
 // entry, with the settings given to mcconfig (broker=...).
 import {
   MG_EV_CLOSE,
+  MG_EV_CONNECT,
   MG_EV_ERROR,
   MG_EV_MQTT_MSG,
   MG_EV_MQTT_OPEN,
@@ -31,12 +32,16 @@ import {
   mg_str,
   mg_str_n,
   mg_str_set,
+  mg_tls_init,
+  mg_tls_opts,
   MQTT_PROP_SESSION_EXPIRY_INTERVAL,
 } from "../../src/index.js";
 
 export interface MqttAppOptions {
-  /** mqtt://host:port, or ws://host:port/path for MQTT over WebSocket. */
+  /** mqtt://host:port, or ws://host:port/path for MQTT over WebSocket; mqtts://, wss:// with TLS. */
   broker: string;
+  /** TLS: the CA to trust (PEM), else the platform's roots. */
+  ca?: string;
   /** Default: mgts-<8 random characters>. */
   client_id?: string;
   /** 4 (MQTT 3.1.1, the default) or 5. */
@@ -63,6 +68,7 @@ export class mqtt_app {
   pub = new mg_mqtt_opts();
   sub = new mg_mqtt_opts();
   status = "";
+  tls: mg_tls_opts | null = null;
   in_prefix = mg_str("mgts/in/");
   out_topic = new Uint8Array(MG_MQTT_TOPIC_MAX + 16);
   out_len = 0; // the "<prefix>/out/" part of out_topic
@@ -81,7 +87,9 @@ function starts_with(t: mg_str, p: mg_str): boolean {
 }
 
 function handler(c: mg_connection, ev: number, ev_data: any, app: mqtt_app): void {
-  if (ev === MG_EV_MQTT_OPEN) {
+  if (ev === MG_EV_CONNECT) {
+    if (c.is_tls && app.tls !== null) mg_tls_init(c, app.tls);
+  } else if (ev === MG_EV_MQTT_OPEN) {
     const code = ev_data as number;
     if (code !== 0) {
       MG_INFO("mqtt: the broker refused us (%d)", code);
@@ -160,6 +168,7 @@ export function mqtt_app_start(mgr: mg_mgr, opts: MqttAppOptions): mqtt_app {
     o.props = [e];
   }
   app.sub.topic = prefix + "/in/#";
+  if (opts.ca) app.tls = { ca: opts.ca };
   app.client = mg_mqtt_client_start(mgr, opts.broker, o, handler as any, app);
   return app;
 }
