@@ -440,7 +440,8 @@ function sh(): Shared {
  * anything but 0 closes). Every packet then fires MG_EV_MQTT_CMD, a PUBLISH
  * MG_EV_MQTT_MSG first. QoS 1/2 messages in are acknowledged by mgts.
  * Over WebSocket, opts must stay as they are until MG_EV_MQTT_OPEN (they
- * are read when the handshake is done). mqtts:// and wss:// are TLS (the
+ * are read when the handshake is done), and c.fn is mgts's (ws_fn), which
+ * passes every event to fn. mqtts:// and wss:// are TLS (the
  * core's, src/tls.ts): call mg_tls_init(c, {ca, ...}) on MG_EV_CONNECT, or
  * the platform's roots are trusted.
  */
