@@ -224,15 +224,32 @@ export function next_id(s: mg_mqtt_session): number {
   return 0;
 }
 
+// --- module state ----------------------------------------------------------------
+
+/** The module's run-time state, made on first use (config.ts: module state). */
+class Shared {
+  msg = new mg_mqtt_message();
+  prop = new mg_mqtt_prop();
+  id = new Uint8Array(20); // a random client id
+  idv = mg_str();
+  raw = new mg_mqtt_session(0); // packet ids for connections without MQTT state (Mongoose's mgr-wide counter)
+  // mg_mqtt_connect over WebSocket: the user's handler while the connection is being made
+  pending_fn: mg_event_handler_t | null = null;
+  /** Where the packet being built started in c.send (begin/finish are never nested). */
+  pkt_start = 0;
+  /** The options of a call given none. */
+  dflt = new mg_mqtt_opts();
+}
+function sh(): Shared {
+  return ((globalThis as any).mgts_mqtt ??= new Shared());
+}
+
 // --- building packets -----------------------------------------------------------
 
 /** Bytes of the WebSocket header mg_ws_wrap puts before n bytes. */
 function ws_overhead(n: number, client: boolean): number {
   return (n < 126 ? 2 : n < 65536 ? 4 : 10) + (client ? 4 : 0);
 }
-
-/** Where the packet being built started in c.send (begin/finish are never nested). */
-let pkt_start = 0;
 
 /**
  * Starts a packet of rem bytes after its fixed header in c.send: returns the
@@ -246,7 +263,7 @@ export function begin(c: mg_connection, st: MqttConn | null, b0: number, rem: nu
   const ws = st !== null && st.over_ws ? ws_overhead(total, c.is_client) : 0;
   if (rem > 268435455 || s.len + total + ws > s.size) return -1;
   if (st !== null && st.peer_max_packet > 0 && total > st.peer_max_packet) return -1;
-  pkt_start = s.len;
+  sh().pkt_start = s.len;
   s.buf[s.len] = b0;
   return put_vint(s.buf, s.len + 1, rem);
 }
@@ -254,7 +271,7 @@ export function begin(c: mg_connection, st: MqttConn | null, b0: number, rem: nu
 export function finish(c: mg_connection, st: MqttConn | null, end: number): void {
   c.send.len = end;
   if (st !== null) {
-    if (MG_ENABLE_WS && MG_ENABLE_HTTP && st.over_ws) mg_ws_wrap(c, end - pkt_start, WEBSOCKET_OP_BINARY);
+    if (MG_ENABLE_WS && MG_ENABLE_HTTP && st.over_ws) mg_ws_wrap(c, end - sh().pkt_start, WEBSOCKET_OP_BINARY);
     st.last_tx = c.mgr.hal!.millis();
   }
   mg_mgr_kick(c.mgr);
@@ -415,21 +432,6 @@ function mqtt_start(c: mg_connection, server: boolean): MqttConn {
   return st;
 }
 
-// Module state made on first use: a module let stays writable after preload.
-class Shared {
-  msg = new mg_mqtt_message();
-  prop = new mg_mqtt_prop();
-  id = new Uint8Array(20); // a random client id
-  idv = mg_str();
-  raw = new mg_mqtt_session(0); // packet ids for connections without MQTT state (Mongoose's mgr-wide counter)
-  // mg_mqtt_connect over WebSocket: the user's handler while the connection is being made
-  pending_fn: mg_event_handler_t | null = null;
-}
-let SH: Shared | null = null;
-function sh(): Shared {
-  return (SH ??= new Shared());
-}
-
 // --- the client -----------------------------------------------------------------
 
 /**
@@ -446,7 +448,7 @@ function sh(): Shared {
  * the platform's roots are trusted.
  */
 export function mg_mqtt_connect(mgr: mg_mgr, url: string, opts: mg_mqtt_opts | null, fn: mg_event_handler_t | null, fn_data: any): mg_connection | null {
-  return mqtt_connect(mgr, url, opts ?? DEFAULT_OPTS(), fn, fn_data, null);
+  return mqtt_connect(mgr, url, opts ?? sh().dflt, fn, fn_data, null);
 }
 
 function mqtt_connect(mgr: mg_mgr, url: string, o: mg_mqtt_opts, fn: mg_event_handler_t | null, fn_data: any, cl: mg_mqtt_client | null): mg_connection | null {
@@ -474,10 +476,6 @@ function mqtt_connect(mgr: mg_mgr, url: string, o: mg_mqtt_opts, fn: mg_event_ha
   if (!c.is_closing) mg_mqtt_login(c, o);
   return c;
 }
-let default_opts: mg_mqtt_opts | null = null;
-function DEFAULT_OPTS(): mg_mqtt_opts {
-  return (default_opts ??= new mg_mqtt_opts());
-}
 
 function is_ws_url(url: string): boolean {
   const c0 = url.charCodeAt(0) | 32;
@@ -496,7 +494,7 @@ function is_ws_url(url: string): boolean {
  * from the config unless opts.props has them. Returns false if it does not fit.
  */
 export function mg_mqtt_login(c: mg_connection, opts_or_url: mg_mqtt_opts | string | null, maybe_opts?: mg_mqtt_opts | null): boolean {
-  const opts = (typeof opts_or_url === "string" ? maybe_opts : opts_or_url) ?? DEFAULT_OPTS();
+  const opts = (typeof opts_or_url === "string" ? maybe_opts : opts_or_url) ?? sh().dflt;
   const st = mg_mqtt_active(c);
   const v5 = opts.version === 5;
   c.is_mqtt5 = v5;
@@ -630,7 +628,7 @@ export function mg_mqtt_pub(c: mg_connection, opts: mg_mqtt_opts): number | fals
     s.bofs[i] = s.used;
     s.blen[i] = keep ? total : 0;
     if (keep) {
-      mg_copy(s.store, s.used, b, pkt_start, total);
+      mg_copy(s.store, s.used, b, sh().pkt_start, total);
       s.used += total;
     }
   }
@@ -1049,7 +1047,7 @@ function resend(c: mg_connection, st: MqttConn): void {
       const ws = st.over_ws ? ws_overhead(n, c.is_client) : 0;
       const sb = c.send;
       if (sb.len + n + ws > sb.size) return;
-      pkt_start = sb.len;
+      sh().pkt_start = sb.len;
       mg_copy(sb.buf, sb.len, s.store, s.bofs[i], n);
       sb.buf[sb.len] |= 8; // DUP
       finish(c, st, sb.len + n);

@@ -280,9 +280,9 @@ function prop_allowed(id: number, cmd: number): boolean {
  * Checks the v5 properties at b[p..end) for a packet of type cmd: known ids,
  * allowed there, well-formed values, no duplicates where one is the limit.
  * Returns 0, or the reason code (0x81 malformed, 0x82 protocol error, 0x94).
- * Also notes the Topic Alias (PARSED.alias).
+ * Also notes the Topic Alias in m.alias (only a PUBLISH may carry one).
  */
-function prop_check(b: Uint8Array, p: number, end: number, cmd: number): number {
+function prop_check(b: Uint8Array, p: number, end: number, cmd: number, m: mg_mqtt_message): number {
   let seen_lo = 0; // ids 0..31 seen
   let seen_hi = 0; // ids 32..63
   while (p < end) {
@@ -312,7 +312,7 @@ function prop_check(b: Uint8Array, p: number, end: number, cmd: number): number 
       if (v === 0 && id === MQTT_PROP_RECEIVE_MAXIMUM) return MQTT_RC_PROTOCOL_ERROR;
       if (id === MQTT_PROP_TOPIC_ALIAS) {
         if (v === 0) return MQTT_RC_TOPIC_ALIAS_INVALID;
-        PARSED_ALIAS = v;
+        m.alias = v;
       }
     } else if (t === MQTT_PROP_TYPE_INT) {
       if (p + 4 > end) return MQTT_RC_MALFORMED_PACKET;
@@ -338,9 +338,6 @@ function prop_check(b: Uint8Array, p: number, end: number, cmd: number): number 
   }
   return 0;
 }
-// Set by prop_check (a module let stays writable when the module is preloaded).
-let PARSED_ALIAS = 0;
-
 function bad(m: mg_mqtt_message, reason: number): number {
   m.ack = reason;
   return MQTT_MALFORMED;
@@ -353,7 +350,7 @@ function props_at(b: Uint8Array, m: mg_mqtt_message, p: number, end: number, cmd
   const s = p + vlen(n);
   m.props_start = s - m.dgram.ofs;
   m.props_size = n;
-  const r = prop_check(b, s, s + n, cmd);
+  const r = prop_check(b, s, s + n, cmd, m);
   return r !== 0 ? -r : s + n;
 }
 
@@ -433,10 +430,8 @@ export function mg_mqtt_parse(buf: Uint8Array, len: number, version: number, m: 
         if (m.id === 0) return bad(m, MQTT_RC_MALFORMED_PACKET);
       }
       if (v5) {
-        PARSED_ALIAS = 0;
-        p = props_at(b, m, p, end, cmd);
+        p = props_at(b, m, p, end, cmd); // sets m.alias (mg_mqtt_parse zeroed it)
         if (p < 0) return bad(m, -p);
-        m.alias = PARSED_ALIAS;
       }
       // an empty topic is only allowed as a v5 alias's reuse
       if (tl === 0 && m.alias === 0) return bad(m, v5 ? MQTT_RC_PROTOCOL_ERROR : MQTT_RC_MALFORMED_PACKET);
@@ -571,7 +566,7 @@ function parse_connect(b: Uint8Array, m: mg_mqtt_message, p: number, end: number
       const n = vint_at(b, p, end);
       if (n < 0 || p + vlen(n) + n > end) return bad(m, MQTT_RC_MALFORMED_PACKET);
       const s = p + vlen(n);
-      const r = prop_check(b, s, s + n, WILL);
+      const r = prop_check(b, s, s + n, WILL, m);
       if (r !== 0) return bad(m, r);
       m.will_props_start = s - m.dgram.ofs;
       m.will_props_size = n;
