@@ -6,11 +6,22 @@
 //   mcconfig -m -p esp32/nodemcu ssid="My Wi-Fi" password="secret" dash_pass="not-admin"
 //   mcconfig -m -t build -p lin -o build/moddable app=echo port=9000
 //
+//   mcconfig -m -t build -p lin -o build/moddable app=mqtt broker=mqtt://127.0.0.1:1883
+//
 // Settings from the command line (merged into mc/config):
-//   app        dashboard (default), echo or http-server
+//   app        dashboard (default), echo, http-server, mqtt or mqtt-broker
 //   port       the app's port: 80 on a board, 8000 on lin (boards/*/manifest.json);
 //              0 picks free ones (the echo app also opens port + 1 and + 2; lin's
-//              UDP socket cannot tell which port 0 picked, so give it a real one there)
+//              UDP socket cannot tell which port 0 picked, so give it a real one there;
+//              the mqtt-broker app takes MQTT over WebSocket on port + 1)
+//   broker     the mqtt app's broker: mqtt://host:port or ws://host:port/mqtt (required)
+//   client_prefix  the mqtt app's client id is this and 8 random characters (mgts-),
+//              a new one each boot (mg_random: the platform's cryptographic RNG)
+//   topic_prefix   the mqtt app's topics: <it>/status, <it>/in/#, <it>/out/... (mgts)
+//   version    the mqtt app's MQTT version: 4 (3.1.1, default) or 5
+//   keepalive  the mqtt app's keepalive in seconds (60)
+//   mqtt_user, mqtt_pass   the mqtt app's login on the broker (none)
+//   persistent 1: the mqtt app keeps its session on the broker across reconnects (0)
 //   dash_user, dash_pass   the dashboard's login (admin / admin: change them)
 //   led_pin    the dashboard's LED (2; -1 for none)
 //   sntp       the dashboard's SNTP server until its settings name one
@@ -35,6 +46,8 @@ import { dash_board_moddable } from "./dashboard/board_moddable.js";
 import { main as dashboard } from "./dashboard/main.js";
 import { main as echo } from "./echo/main.js";
 import { main as http_server } from "./http-server/main.js";
+import { main as mqtt } from "./mqtt/main.js";
+import { main as mqtt_broker } from "./mqtt-broker/main.js";
 
 /**
  * XS calls globalThis.abort(message, exception) for an exception nothing
@@ -113,6 +126,18 @@ class Device {
 function start(d: Device): void {
   if (d.app === "echo") d.mgr = echo({ port: d.port });
   else if (d.app === "http-server") d.mgr = http_server({ port: d.port });
+  else if (d.app === "mqtt") {
+    d.mgr = mqtt({
+      broker: setting("broker", ""),
+      client_id_prefix: setting("client_prefix", "mgts-"),
+      prefix: setting("topic_prefix", "mgts"),
+      version: Number(setting("version", "4")),
+      keepalive: Number(setting("keepalive", "60")),
+      user: setting("mqtt_user", ""),
+      pass: setting("mqtt_pass", ""),
+      persistent: setting("persistent", "0") === "1",
+    });
+  } else if (d.app === "mqtt-broker") d.mgr = mqtt_broker({ port: d.port });
   else {
     const user = setting("dash_user", "admin");
     const pass = setting("dash_pass", "admin");
@@ -155,8 +180,8 @@ export default function main(): void {
   if (ms > 0) meter(ms);
   const test = setting("abort_test", "");
   if (test !== "") abort_test(test);
-  if (d.app !== "dashboard" && d.app !== "echo" && d.app !== "http-server") {
-    trace("mgts: no app " + d.app + " (app=dashboard, echo or http-server)\n");
+  if (d.app !== "dashboard" && d.app !== "echo" && d.app !== "http-server" && d.app !== "mqtt" && d.app !== "mqtt-broker") {
+    trace("mgts: no app " + d.app + " (app=dashboard, echo, http-server, mqtt or mqtt-broker)\n");
     return;
   }
   try {

@@ -26,7 +26,7 @@ import {
 } from "../../src/index.js";
 
 export interface MqttBrokerOptions {
-  /** MQTT over TCP; MQTT over WebSocket listens on port + 1 (path /mqtt). */
+  /** MQTT over TCP; MQTT over WebSocket listens on port + 1 (path /mqtt). 0: both on free ports. */
   port: number;
   host?: string;
 }
@@ -68,9 +68,9 @@ export function main(opts: MqttBrokerOptions): mg_mgr {
   app.broker = broker;
   const host = opts.host ?? "0.0.0.0";
   const l = mg_mqtt_broker_listen(mgr, `mqtt://${host}:${opts.port}`, broker, on_mqtt, app);
-  const w = mg_http_listen(mgr, `http://${host}:${opts.port + 1}`, on_http as any, app);
+  const w = mg_http_listen(mgr, `http://${host}:${opts.port === 0 ? 0 : opts.port + 1}`, on_http as any, app);
   if (l === null || w === null) throw new Error(`mqtt-broker: cannot listen on ports ${opts.port}, ${opts.port + 1}`);
-  MG_INFO("mqtt-broker: MQTT on %s:%d, MQTT over WebSocket on ws://%s:%d%s", host, opts.port, host, opts.port + 1, MQTT_PATH);
+  MG_INFO("mqtt-broker: MQTT on %s:%d, MQTT over WebSocket on ws://%s:%d%s", host, l.loc.port, host, w.loc.port, MQTT_PATH);
   mg_mgr_run(mgr, 1000);
   return mgr;
 }

@@ -42,8 +42,10 @@ export interface MqttAppOptions {
   broker: string;
   /** TLS: the CA to trust (PEM), else the platform's roots. */
   ca?: string;
-  /** Default: mgts-<8 random characters>. */
+  /** Default: client_id_prefix and 8 random characters (a new id each boot). */
   client_id?: string;
+  /** What a random client id starts with (default "mgts-"). */
+  client_id_prefix?: string;
   /** 4 (MQTT 3.1.1, the default) or 5. */
   version?: number;
   /** Seconds (default 60). */
@@ -143,7 +145,7 @@ export function mqtt_app_start(mgr: mg_mgr, opts: MqttAppOptions): mqtt_app {
   if (id === "") {
     const r = new Uint8Array(8);
     mg_random_str(r, 0, 8);
-    id = "mgts-" + String(mg_str_n(r, 0, 8));
+    id = (opts.client_id_prefix ?? "mgts-") + String(mg_str_n(r, 0, 8));
   }
   app.status = prefix + "/status";
   app.in_prefix = mg_str(prefix + "/in/");
@@ -176,6 +178,10 @@ export function mqtt_app_start(mgr: mg_mgr, opts: MqttAppOptions): mqtt_app {
 /** Starts the app on its own manager, run by the platform's loop. */
 export function main(opts: MqttAppOptions): mg_mgr {
   if (!opts.broker) throw new Error("mqtt: no broker (--broker mqtt://host:port)");
+  const v = opts.version ?? 4;
+  if (v !== 4 && v !== 5) throw new Error("mqtt: version " + v + " (4 or 5)");
+  const k = opts.keepalive ?? 60;
+  if (!(k >= 0 && k <= 65535 && Math.floor(k) === k)) throw new Error("mqtt: keepalive " + k + " (0..65535 s)");
   const mgr = new mg_mgr();
   mg_mgr_init(mgr);
   mqtt_app_start(mgr, opts);
