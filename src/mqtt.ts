@@ -370,6 +370,7 @@ export class MqttConn {
   held_full = false; // held with a full receive buffer: c.is_full set
   resend = -1; // next session entry to resend after a CONNACK with a present session
   untracked = false; // a v4 peer exceeded the QoS 2 table: logged once
+  untracked_out = 0; // QoS 1/2 messages sent beyond the in-flight table (see mg_mqtt_pub), not yet acknowledged
   // the peer's v5 limits
   peer_recv_max = 65535;
   peer_max_packet = 0;
@@ -420,6 +421,7 @@ function mqtt_start(c: mg_connection, server: boolean): MqttConn {
   st.close_at = st.keepalive_ms = st.ping_at = st.held_at = 0;
   st.t0 = st.last_rx = st.last_tx = now;
   st.resend = -1;
+  st.untracked_out = 0;
   st.peer_recv_max = 65535;
   st.peer_max_packet = 0;
   st.peer_max_qos = 2;
@@ -596,10 +598,21 @@ export function mg_mqtt_pub(c: mg_connection, opts: mg_mqtt_opts): number | fals
   const tl = tlen(opts.topic);
   if (tl === 0 && !has_prop(opts.props, MQTT_PROP_TOPIC_ALIAS)) return false;
   const s = st !== null ? st.s : sh().raw;
+  // A handler holding a message (m.hold) with the receive buffer full cannot wait for room in the
+  // in-flight table or the session store: the acknowledgements that make it are behind the held
+  // message. So then the message goes untracked (no resend after a reconnect) or its bytes unkept.
+  const stuck = st !== null && st.held_full;
+  let track = true;
   if (st !== null) {
     if (st.resend >= 0 || st.disconnected) return false;
     if (qos > st.peer_max_qos || (opts.retain && !st.peer_retain)) return false;
-    if (qos > 0 && opts.retransmit_id === 0 && (s.n >= MG_MQTT_MAX_INFLIGHT || s.n >= st.peer_recv_max)) return false;
+    if (qos > 0 && opts.retransmit_id === 0) {
+      if (s.n + st.untracked_out >= st.peer_recv_max) return false; // the broker's limit (v5 Receive Maximum)
+      if (s.n >= MG_MQTT_MAX_INFLIGHT) {
+        if (!stuck) return false;
+        track = false;
+      }
+    }
   }
   const v5 = c.is_mqtt5;
   const ps = v5 ? props_size(opts.props) : 0;
@@ -607,9 +620,12 @@ export function mg_mqtt_pub(c: mg_connection, opts: mg_mqtt_opts): number | fals
   const rem = 2 + tl + (qos > 0 ? 2 : 0) + (v5 ? vlen(ps) + ps : 0) + ml;
   const resend = opts.retransmit_id !== 0;
   const id = qos === 0 ? 0 : resend ? opts.retransmit_id : 0;
-  const keep = st !== null && qos > 0 && !resend && s.store.length > 0;
   const total = 1 + vlen(rem) + rem;
-  if (keep && s.used + total > s.store.length) return false;
+  let keep = track && st !== null && qos > 0 && !resend && s.store.length > 0;
+  if (keep && s.used + total > s.store.length) {
+    if (!stuck) return false;
+    keep = false;
+  }
   if (st !== null && !fits(c, st, rem + ACK_ROOM)) return false;
   const b0 = (MQTT_CMD_PUBLISH << 4) | (resend && qos > 0 ? 8 : 0) | (qos << 1) | (opts.retain ? 1 : 0);
   const o = begin(c, st, b0, rem);
@@ -621,7 +637,10 @@ export function mg_mqtt_pub(c: mg_connection, opts: mg_mqtt_opts): number | fals
   if (qos > 0) e = put_u16(b, e, pid);
   if (v5) e = put_props(b, put_vint(b, e, ps), opts.props);
   e = put_raw(b, e, opts.message, ml);
-  if (st !== null && qos > 0 && !resend) {
+  if (st !== null && qos > 0 && !resend && !track) {
+    st.untracked_out++;
+    MG_DEBUG("%lu MQTT: id %d sent beyond the in-flight table (held, receive buffer full)", c.id, pid);
+  } else if (st !== null && qos > 0 && !resend) {
     const i = s.n++;
     s.ids[i] = pid;
     s.state[i] = qos === 1 ? OUT_PUBACK : OUT_PUBREC;
@@ -818,9 +837,11 @@ const STOP = 2; // the connection failed or is closing
 /**
  * Handles the complete packets in b[ofs..ofs+len), whose buffer holds at
  * most cap bytes; returns how many bytes from ofs are done with. A held
- * PUBLISH (and what follows it) stays; acknowledgement packets behind it are
- * still handled and cut out (the held bytes move up over them), so that
- * whatever the holder waits for can arrive.
+ * PUBLISH (and what follows it) stays; acknowledgement packets anywhere
+ * behind it are still handled and cut out (the held bytes move up over
+ * them), so that whatever the holder waits for can arrive. When the buffer
+ * is full of held bytes all the same, mg_mqtt_pub stops waiting for room in
+ * the in-flight table and the store (held_full).
  */
 function mqtt_rx(c: mg_connection, st: MqttConn, b: Uint8Array, ofs: number, len: number, cap: number): number {
   const m = sh().msg;
@@ -852,9 +873,13 @@ function mqtt_rx(c: mg_connection, st: MqttConn, b: Uint8Array, ofs: number, len
     }
     const n = m.dgram.len;
     if (held >= 0) {
-      // behind a held PUBLISH: only acknowledgements go ahead of it
+      // behind a held PUBLISH: only acknowledgements go ahead of it; other packets stay, in their
+      // order, and the scan goes on past them (the acknowledgement the holder waits for may be further)
       const cmd = m.cmd;
-      if (cmd !== MQTT_CMD_PUBACK && cmd !== MQTT_CMD_PUBREC && cmd !== MQTT_CMD_PUBREL && cmd !== MQTT_CMD_PUBCOMP && cmd !== MQTT_CMD_PINGREQ && cmd !== MQTT_CMD_PINGRESP && cmd !== MQTT_CMD_SUBACK && cmd !== MQTT_CMD_UNSUBACK) break;
+      if (cmd !== MQTT_CMD_PUBACK && cmd !== MQTT_CMD_PUBREC && cmd !== MQTT_CMD_PUBREL && cmd !== MQTT_CMD_PUBCOMP && cmd !== MQTT_CMD_PINGREQ && cmd !== MQTT_CMD_PINGRESP && cmd !== MQTT_CMD_SUBACK && cmd !== MQTT_CMD_UNSUBACK) {
+        p += n;
+        continue;
+      }
       const res = mqtt_packet(c, st, m);
       if (res !== DONE) break;
       b.copyWithin(held + n, held, p);
@@ -899,7 +924,7 @@ function mqtt_packet(c: mg_connection, st: MqttConn, m: mg_mqtt_message): number
       if (i >= 0 && st.s.state[i] === (cmd === MQTT_CMD_PUBACK ? OUT_PUBACK : OUT_PUBCOMP)) {
         out_remove(st.s, i);
         if (st.broker !== null) st.broker.on_tick(c, st, true); // room in the in-flight window
-      }
+      } else if (i < 0 && st.untracked_out > 0) st.untracked_out--; // the end of an untracked flow
       break;
     }
     case MQTT_CMD_PUBREC: {
@@ -913,7 +938,8 @@ function mqtt_packet(c: mg_connection, st: MqttConn, m: mg_mqtt_message): number
           s.state[i] = OUT_PUBCOMP;
           send_ack(c, st, MQTT_CMD_PUBREL, m.id, 0);
         }
-      } else if (m.ack < 0x80) send_ack(c, st, MQTT_CMD_PUBREL, m.id, i >= 0 ? 0 : MQTT_RC_PACKET_ID_NOT_FOUND);
+      } else if (m.ack < 0x80) send_ack(c, st, MQTT_CMD_PUBREL, m.id, i >= 0 || st.untracked_out > 0 ? 0 : MQTT_RC_PACKET_ID_NOT_FOUND);
+      else if (i < 0 && st.untracked_out > 0) st.untracked_out--; // an untracked QoS 2 message refused
       break;
     }
     case MQTT_CMD_PUBREL: {
@@ -1240,7 +1266,8 @@ export class mg_mqtt_client {
   fn_data: any = null;
   c: mg_connection | null = null;
   connected = false;
-  session = new mg_mqtt_session();
+  /** Made by mg_mqtt_client_start: with a store only for a session that can be resumed (clean false). */
+  session: mg_mqtt_session | null = null;
   min_ms = 1000;
   max_ms = 30000;
   delay = 1000;
@@ -1262,6 +1289,9 @@ export function mg_mqtt_client_start(mgr: mg_mgr, url: string, opts: mg_mqtt_opt
   cl.min_ms = min_ms > 0 ? min_ms : 1;
   cl.max_ms = max_ms > cl.min_ms ? max_ms : cl.min_ms;
   cl.delay = cl.min_ms;
+  // a clean session is never resumed, so nothing would be resent from a store: keep no bytes
+  // (and a PUBLISH never waits for room in one, which only acknowledgements make)
+  cl.session = new mg_mqtt_session(opts.clean ? 0 : MG_MQTT_SESSION_SIZE);
   mg_random_str(cl.id.buf, 5, 12);
   client_connect(cl);
   return cl;

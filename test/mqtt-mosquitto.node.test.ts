@@ -296,4 +296,38 @@ test("the mqtt app end to end through mosquitto: online/offline status, mgts/in/
   assert.ok(await until(() => out().includes("mgts/out/after again"), 5000));
 });
 
+test("the mqtt app under a burst (3.1.1): 120 messages at QoS 0/1/2 up to 1920 bytes, all republished once; holding never deadlocks", async () => {
+  // a broker that sends as fast as it can (no in-flight limit, no queue limit), so the app's receive
+  // buffer fills behind held messages and the acknowledgements it waits for sit behind other packets
+  const b = await broker("max_inflight_messages 0\nmax_queued_messages 0");
+  const m = mgr();
+  const app = mqtt_app_start(m, { broker: `mqtt://127.0.0.1:${b.port}` });
+  assert.ok(await until(() => app.client!.connected, 5000));
+  const out = new MgClient();
+  out.c = mg_mqtt_connect(m, `mqtt://127.0.0.1:${b.port}`, opts({ client_id: "burst-out", version: 5 }), out.handler, null);
+  out.on_open = (c) => mg_mqtt_sub(c, opts({ topic: "mgts/out/#", qos: 2, sub_options: 8 }));
+  assert.ok(await until(() => out.cmds.some((x) => x.cmd === 9), 5000), "subscribed");
+  const pub = new MgClient();
+  const want: string[] = [];
+  pub.on_open = () => {};
+  pub.c = mg_mqtt_connect(m, `mqtt://127.0.0.1:${b.port}`, opts({ client_id: "burst-in" }), pub.handler, null);
+  assert.ok(await until(() => pub.opened === 0, 5000));
+  const sizes = [1, 100, 500, 1920];
+  for (let round = 0; round < 10; round++) {
+    for (const qos of [0, 1, 2]) {
+      for (const size of sizes) {
+        const topic = `mgts/in/r${round}/q${qos}/s${size}`;
+        const p = opts({ topic, message: String.fromCharCode(97 + qos).repeat(size), qos, retain: size === 100 });
+        assert.ok(await until(() => mg_mqtt_pub(pub.c!, p) !== false, 5000), "published " + topic);
+        want.push(`mgts/out/r${round}/q${qos}/s${size} ${qos} false`); // live: a 3.1.1 broker clears retain on the way in
+      }
+    }
+  }
+  const got = () => out.msgs.map((x) => `${x.topic} ${x.qos} ${x.retain}`);
+  assert.ok(await until(() => out.msgs.length >= want.length, 20000), `${out.msgs.length} of ${want.length} republished; ${JSON.stringify({ held: (app.client!.c?.mqtt as any)?.held, errors: out.errors })}`);
+  assert.equal(got().sort(), want.sort(), "each once, with its QoS");
+  assert.ok(out.msgs.every((x) => x.data.length === Number(x.topic.split("/s")[1])), "payloads whole");
+  assert.is(app.connects, 1, "no reconnect on the way");
+});
+
 test.run();
