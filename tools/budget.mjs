@@ -130,7 +130,8 @@ for (const b of boards()) {
   const pool_slots = N * m.conn;
   const fixed_slots = m.mgr + (m.init - pool_slots) + m.hal + (N + 2) * m.sock;
   const cr = man.creation;
-  rows.push({ b, cfg, m, N, conn_chunks, fixed_chunks, pool_slots, fixed_slots, cr });
+  const skip = JSON.parse(readFileSync(`boards/${b}/config.json`, "utf8")).budget_skip ?? {}; // apps that do not fit the board, and why
+  rows.push({ b, cfg, m, N, conn_chunks, fixed_chunks, pool_slots, fixed_slots, cr, skip });
 }
 
 const kb = (n) => (n / 1024).toFixed(1);
@@ -181,14 +182,14 @@ if (helper.moddable_sdk() === null) {
   console.log(`\n(Not measured on Moddable: no SDK: ${helper.moddable_sdk_absent()}.)`);
   process.exit(0);
 }
-const { measure_moddable } = await import("./budget_moddable.mjs");
+const { measure_moddable, APPS } = await import("./budget_moddable.mjs");
 const repo = process.cwd();
 // boards with the same config share a measurement
 const groups = new Map();
 for (const r of rows) {
   if (!r.cr || r.b === "sim") continue;
   const key = JSON.stringify(r.cfg);
-  if (!groups.has(key)) groups.set(key, { cfg: r.cfg, boards: [] });
+  if (!groups.has(key)) groups.set(key, { cfg: r.cfg, skip: r.skip, boards: [] });
   groups.get(key).boards.push(r);
 }
 let bad = 0;
@@ -196,15 +197,17 @@ console.log("\n## Measured on Moddable's lin build (npm run budget)\n");
 console.log("Each app built with the board's config (mcconfig -i, a 4096-slot stack for the measurement), driven down every path it has; stack: XS's peak in slots; heap: live after a garbage collection, slots and chunk bytes (chunks on 64-bit lin are an upper bound for an ESP32).\n");
 for (const g of groups.values()) {
   const names = g.boards.map((r) => r.b).join(", ");
-  const m = await measure_moddable(helper, repo, g.cfg);
+  const m = await measure_moddable(helper, repo, g.cfg, APPS.filter((a) => !(a in g.skip)));
   console.log(`### ${names}: ${g.cfg.MG_MAX_CONNS} connections × MG_IO_SIZE ${g.cfg.MG_IO_SIZE}, MG_JSON_MAX_DEPTH ${g.cfg.MG_JSON_MAX_DEPTH}\n`);
-  console.log("| app | stack peak (slots) | idle: slots / chunks | pool full: slots / chunks | during a 1 MB upload: slots / chunks |");
+  console.log("| app | stack peak (slots) | idle: slots / chunks | pool full: slots / chunks | during a 1 MB upload (MQTT: the workload): slots / chunks |");
   console.log("|---|---|---|---|---|");
   const sk = (x) => (x === null ? "-" : `${Math.round(x.slots)} / ${kb(x.chunks)} KB`);
   for (const a of m) {
-    console.log(`| ${a.app} | ${Math.round(a.stack)} | ${sk(a.idle)} | ${sk(a.full)} (${a.full.open} of ${a.conns} connections open) | ${sk(a.during)} |`);
+    const full = a.full === null ? "- (a client: one connection)" : `${sk(a.full)} (${a.full.open} of ${a.conns} connections open)`;
+    console.log(`| ${a.app} | ${Math.round(a.stack)} | ${sk(a.idle)} | ${full} | ${sk(a.during)} |`);
   }
   console.log("\nUploads: " + m.map((a) => `${a.app}: ${a.upload}`).join("; ") + ".\n");
+  for (const [a, why] of Object.entries(g.skip)) console.log(`Not measured here: ${a} ${why}.\n`);
   const stack = Math.max(...m.map((a) => a.stack));
   const peak = (k) => Math.max(...m.flatMap((a) => [a.idle, a.full, a.during].filter((x) => x !== null).map((x) => x[k])));
   const slots = peak("slots");

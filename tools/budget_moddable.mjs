@@ -19,6 +19,7 @@
 //     items are slots) are larger on 64 bits, so lin's chunk figure is an
 //     upper bound for an ESP32's.
 import WebSocket from "ws";
+import mqtt from "mqtt";
 import * as http from "node:http";
 import { connect } from "node:net";
 import * as dgram from "node:dgram";
@@ -293,32 +294,169 @@ const WORK = {
   },
 };
 
+/** An MQTT.js client, connected (no reconnects: a failure is the measurement's). */
+async function mqtt_js(url, o) {
+  const c = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 10000, ...o });
+  await new Promise((ok, fail) => {
+    c.once("connect", ok);
+    c.once("error", fail);
+  });
+  return c;
+}
+
+async function until(f, ms, what) {
+  const end = Date.now() + ms;
+  while (!f()) {
+    if (Date.now() > end) throw new Error(`budget: ${what} within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const MQTT_WORK = {
+  // the mqtt app on a mosquitto of the measurement's own (cfg.mosquitto)
+  async mqtt(app, cfg) {
+    const url = `mqtt://127.0.0.1:${cfg.mosquitto.port}`;
+    await app.wait_line(/mqtt: connected to/, 10000, 0);
+    const obs = await mqtt_js(url, { protocolVersion: 5, clientId: "budget-obs" });
+    let outs = 0;
+    obs.on("message", (t) => t.startsWith("mgts/out/") && outs++);
+    await obs.subscribeAsync({ "mgts/out/#": { qos: 2, rap: true } });
+    const idle = await settle(app);
+    // QoS 0/1/2, payloads up to the largest the buffers take (MG_IO_SIZE less the packet's head
+    // and the room a PUBLISH leaves for acknowledgements), some retained, topics of several levels
+    const pub = await mqtt_js(url, { protocolVersion: 4, clientId: "budget-pub" });
+    const sizes = [1, 100, 500, cfg.io_size - 128];
+    let n = 0;
+    const during = await upload_during(app, async () => {
+      for (let round = 0; round < 10; round++) {
+        for (const qos of [0, 1, 2]) {
+          for (const size of sizes) {
+            pub.publish(`mgts/in/r${round}/q${qos}/s${size}`, Buffer.alloc(size, 0x61 + qos), { qos, retain: size === 100 });
+            n++;
+          }
+        }
+      }
+      await until(() => outs >= n, 60000, `${n} messages republished`);
+    });
+    // a message over MG_IO_SIZE: refused (a 3.1.1 broker's link is closed), and the app connects again
+    // by itself, subscribes and gets the retained messages again
+    const from = app.lines.length;
+    await pub.publishAsync("mgts/in/huge", Buffer.alloc(cfg.io_size + 100, 0x7a), { qos: 1 });
+    await app.wait_line(/mqtt: connected to/, 15000, from);
+    const before = outs;
+    await pub.publishAsync("mgts/in/after", "x", { qos: 2 });
+    await until(() => outs > before, 10000, "a message republished after the reconnect");
+    const again = await settle(app);
+    pub.end(true);
+    obs.end(true);
+    return {
+      idle,
+      full: null,
+      during: { slots: Math.max(during.slots, again.slots), chunks: Math.max(during.chunks, again.chunks) },
+      upload: `${n} messages in and out (QoS 0/1/2, 1 to ${cfg.io_size - 128} bytes, a third retained), one over MG_IO_SIZE (link closed, reconnected, retained ones again)`,
+    };
+  },
+  // the broker with the pool full of MQTT clients (one over WebSocket), its tables filled
+  async "mqtt-broker"(app, cfg) {
+    const [port, ws_port] = app.ports.tcp;
+    const idle = await settle(app);
+    const n = cfg.free_conns;
+    const clients = [];
+    const got = [];
+    for (let i = 0; i < n; i++) {
+      const url = i === n - 1 ? `ws://127.0.0.1:${ws_port}/mqtt` : `mqtt://127.0.0.1:${port}`;
+      const c = await mqtt_js(url, { protocolVersion: i % 2 === 0 ? 4 : 5, clientId: `budget-${i}`, will: { topic: `will/${i}`, payload: Buffer.alloc(100, 0x77), qos: 1, retain: false } });
+      c.on("message", (t) => got.push(t));
+      // the subscription table full: filters of up to MG_MQTT_TOPIC_MAX bytes, with wildcards,
+      // as many to a SUBSCRIBE as fit the broker's buffer
+      const each = Math.floor((cfg.broker_subs - 1) / n); // one left for ret/# below
+      let subs = {};
+      let bytes = 0;
+      for (let k = 0; k < each; k++) {
+        const f = k === 0 ? "all/+" : k === 1 ? "will/#" : `f/${i}/${k}/`.padEnd(cfg.topic_max - 2, "x") + "/#";
+        if (bytes + f.length + 3 > cfg.io_size - 64) {
+          await c.subscribeAsync(subs).catch(() => {}); // a filter the full table refuses
+          subs = {};
+          bytes = 0;
+        }
+        subs[f] = { qos: k % 3 };
+        bytes += f.length + 3;
+      }
+      await c.subscribeAsync(subs).catch(() => {});
+      clients.push(c);
+    }
+    // the retained table full: its count and its bytes (one more is refused)
+    const per = Math.floor(cfg.broker_retained_size / cfg.broker_retained) - 16;
+    for (let k = 0; k <= cfg.broker_retained; k++) await clients[0].publishAsync(`ret/${k}`, Buffer.alloc(per, 0x72), { qos: 1, retain: true }).catch(() => {});
+    const full = { ...(await settle(app)), open: clients.length };
+    // fan-out: every client publishes QoS 0/1/2 to all/x, each copy goes to every client
+    let sent = 0;
+    const during = await upload_during(app, async () => {
+      for (let round = 0; round < 4; round++) {
+        for (const [i, c] of clients.entries()) {
+          const qos = (round + i) % 3;
+          c.publish("all/x", Buffer.alloc(round === 3 ? cfg.io_size - 256 : 200, 0x61 + i), { qos });
+          sent++;
+        }
+      }
+      await until(() => got.filter((t) => t === "all/x").length >= sent * n, 60000, `${sent * n} deliveries`);
+      // retained ones on subscribing (delivered as room allows), and a will
+      await clients[1].subscribeAsync({ "ret/#": { qos: 1 } });
+      await until(() => got.filter((t) => t.startsWith("ret/")).length >= cfg.broker_retained, 30000, "the retained messages");
+      clients[2].stream.destroy();
+      await until(() => got.includes("will/2"), 10000, "the will");
+    });
+    for (const c of clients) c.end(true);
+    await raw(port, Buffer.from([0x10, 0xff, 0xff, 0xff, 0xff, 0x7f])); // a remaining length over 4 bytes
+    return { idle, full, during, upload: `${n} clients (one over WebSocket), ${cfg.broker_subs} subscriptions, ${cfg.broker_retained} retained, ${sent} messages fanned out to all, a will, a malformed packet` };
+  },
+};
+Object.assign(WORK, MQTT_WORK);
+/** Every app measure_moddable knows. */
+export const APPS = Object.keys(WORK);
+
 /**
  * Measures every app on lin with a board's configuration (config: that
  * board's config.json overrides, folded into the lin build's core through
- * MGTS_CONFIG); returns one row per app.
+ * MGTS_CONFIG); returns one row per app (apps: a few of WORK's, to try one).
  */
-export async function measure_moddable(helper, repo, config) {
+export async function measure_moddable(helper, repo, config, apps = Object.keys(WORK)) {
   const sntp = await import(join(repo, "build/test/sntp_util.js"));
+  const peers = await import(join(repo, "build/test/mqtt_peers.js"));
   const saved = process.env.MGTS_CONFIG;
   process.env.MGTS_CONFIG = JSON.stringify(config);
   const rows = [];
   try {
-    for (const name of ["dashboard", "echo", "http-server"]) {
+    for (const name of apps) {
       const data = join(repo, "build/moddable/data/budget") + "/";
       rmSync(data, { recursive: true, force: true });
       mkdirSync(data, { recursive: true });
       const pass = "measure";
       const base = name === "echo" ? await helper.free_ports() : 0;
+      // the mqtt app's broker: a mosquitto on a free loopback port (the build names it)
+      // (no in-flight or queue limits: it sends as fast as it can, and drops no QoS 0 message)
+      const mosquitto = name === "mqtt" ? await peers.start_mosquitto("max_inflight_messages 0\nmax_queued_messages 0") : null;
       const b = await helper.moddable_build({
         instrument: true,
         creation: { stack: 4096 },
-        config: { app: name, port: base, meter: 100, dash_pass: pass, data },
+        config: { app: name, port: base, meter: 100, dash_pass: pass, data, ...(mosquitto !== null ? { broker: `mqtt://127.0.0.1:${mosquitto.port}`, keepalive: 2 } : {}) },
       });
       const app = await helper.moddable_start(b.so);
       try {
         const listeners = app.ports.tcp.length + app.ports.udp.length;
-        const cfg = { pass, json_depth: config.MG_JSON_MAX_DEPTH, free_conns: config.MG_MAX_CONNS - listeners, ntp_reply: sntp.ntp_reply, ntp_opts: sntp.opts };
+        const cfg = {
+          pass,
+          json_depth: config.MG_JSON_MAX_DEPTH,
+          free_conns: config.MG_MAX_CONNS - listeners,
+          ntp_reply: sntp.ntp_reply,
+          ntp_opts: sntp.opts,
+          mosquitto,
+          io_size: config.MG_IO_SIZE,
+          topic_max: config.MG_MQTT_TOPIC_MAX,
+          broker_subs: config.MG_MQTT_BROKER_SUBS,
+          broker_retained: config.MG_MQTT_BROKER_RETAINED,
+          broker_retained_size: config.MG_MQTT_BROKER_RETAINED_SIZE,
+        };
         const r = await WORK[name](app, cfg);
         // one more sample after the workload, so the last second's stack peak is in
         const n = app.lines.filter((l) => l.startsWith("instruments: ")).length;
@@ -326,6 +464,9 @@ export async function measure_moddable(helper, repo, config) {
         rows.push({ app: name, stack: stack_peak(app.lines), conns: cfg.free_conns, ...r });
       } finally {
         await app.stop();
+        await mosquitto?.stop();
+        // a build naming a broker port is of no use to the next run
+        if (mosquitto !== null) for (const f of [b.so, b.so.replace(/\.so$/, ".log")]) rmSync(f, { force: true });
       }
     }
   } finally {
