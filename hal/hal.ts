@@ -137,6 +137,10 @@ export interface mg_hal {
    * read during the call only. Never throws: a failure is HAL_ERROR.
    */
   tls?(h: number, o: mg_hal_tls): void;
-  /** Why h is in HAL_ERROR: one of the TLS_* causes above (with detail), or "" when the HAL has no cause to give. */
+  /**
+   * Why h is in HAL_ERROR: one of the TLS_* causes above (with detail); for a
+   * listener or UDP socket that could not bind, the system's code and words
+   * ("EADDRINUSE: address already in use"); or "" when the HAL has no cause to give.
+   */
   error?(h: number): string;
 }

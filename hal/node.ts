@@ -6,11 +6,13 @@
 // Decisions the core relies on:
 // - Binding is asynchronous in Node. listen() returns a handle at once and
 //   state() says HAL_CONNECTING until the socket is bound, then HAL_OPEN, or
-//   HAL_ERROR (EADDRINUSE, EACCES...). Only a TCP listen on the unspecified
-//   address (0.0.0.0 or ::) binds synchronously, so there listen() returns
-//   -1 at once on failure and addr(h, true) knows a port-0 choice at once
-//   (Node binds that one dual-stack, so it takes IPv6 clients too).
-//   Elsewhere addr(h, true) of a listener holds port 0 until HAL_OPEN.
+//   HAL_ERROR with error() naming the errno ("EADDRINUSE: address already in
+//   use"). Only a TCP listen on the unspecified address (0.0.0.0 or ::) binds
+//   synchronously, so there addr(h, true) knows a port-0 choice at once (Node
+//   binds that one dual-stack, so it takes IPv6 clients too); its failure is
+//   still reported a turn later, because Node gives the errno only in its
+//   'error' event. Elsewhere addr(h, true) of a listener holds port 0 until
+//   HAL_OPEN.
 // - A connected UDP socket (connect(addr, true)) is HAL_CONNECTING, with
 //   writable() 0 and its local port 0, until Node has bound and connected it
 //   (the next event-loop turn).
@@ -84,7 +86,7 @@ class Rec {
   kind: number;
   closed = false;
   st = HAL_CONNECTING; // HAL_CONNECTING, HAL_OPEN, HAL_TLS_HS or HAL_ERROR; HAL_EOF is derived in state()
-  err = ""; // the cause of HAL_ERROR, for error(): TLS failures only
+  err = ""; // the cause of HAL_ERROR, for error(): TLS failures, and a listener's or a UDP socket's bind
   tls = false; // tcp is a TLSSocket
   name = ""; // TLS client: the name checked
   unwatch: (() => void) | null = null; // takes watch_tcp's listeners off tcp
@@ -253,13 +255,14 @@ export function mg_hal_node(): mg_hal {
       if (a !== null && typeof a === "object") r.loc_port = a.port;
       wake();
     });
-    srv.on("error", () => {
+    srv.on("error", (e: unknown) => {
+      r.err = bind_cause(e);
       r.st = HAL_ERROR;
       if (!r.closed) wake();
     });
     // With no host Node binds synchronously (dual-stack ::, or 0.0.0.0
-    // without IPv6), so a failure is known now; its 'error' event only follows.
-    // With a host it looks the address up first, and binds on a later turn.
+    // without IPv6), but tells why it failed only in its 'error' event, on the
+    // next turn. With a host it looks the address up first, and binds later.
     const any = is_unspecified(addr);
     let threw = false;
     try {
@@ -269,7 +272,7 @@ export function mg_hal_node(): mg_hal {
       threw = true; // Node rejected the arguments
     }
     const a = srv.address();
-    if (threw || (any && (a === null || typeof a !== "object"))) {
+    if (threw) {
       r.closed = true;
       table[h] = null;
       srv.close();
@@ -422,7 +425,8 @@ export function mg_hal_node(): mg_hal {
       r.from_port.push(rinfo.port);
       wake();
     });
-    u.on("error", () => {
+    u.on("error", (e: unknown) => {
+      if (r.st === HAL_CONNECTING) r.err = bind_cause(e);
       r.st = HAL_ERROR;
       if (!r.closed) wake();
     });
@@ -812,6 +816,18 @@ function tls_cause(e: unknown, in_hs: boolean, name: string): string {
 
 function port_ok(port: number, min: number): boolean {
   return Number.isInteger(port) && port >= min && port <= 65535;
+}
+
+/** What the system says when a bind fails, shortly: "EADDRINUSE: address already in use". */
+const BIND_ERRORS: { [code: string]: string } = {
+  EADDRINUSE: "address already in use",
+  EACCES: "permission denied (ports below 1024 need privileges)",
+  EADDRNOTAVAIL: "address not available on this host",
+};
+function bind_cause(e: unknown): string {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code !== "string") return message(e);
+  return BIND_ERRORS[code] !== undefined ? code + ": " + BIND_ERRORS[code] : code;
 }
 
 function is_unspecified(a: mg_addr): boolean {

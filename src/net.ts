@@ -734,7 +734,8 @@ function poll_conn(mgr: mg_mgr, hal: mg_hal, c: mg_connection, now: number): voi
     }
     if (!c.is_closing) {
       if (c.is_resolving) poll_resolve(mgr, hal, c, now);
-      else if (c.is_listening && !c.is_udp) poll_accept(mgr, hal, c, now);
+      // a UDP listener whose bind failed is reported there too (it accepts nothing)
+      else if (c.is_listening && (!c.is_udp || hal.state(c.fd) === HAL_ERROR)) poll_accept(mgr, hal, c, now);
       else if (c.fd >= 0) poll_io(mgr, hal, c, now);
     }
     if (c.deadline > 0 && now > c.deadline && !c.is_closing) mg_error(c, "timeout");
@@ -785,7 +786,8 @@ function poll_resolve(mgr: mg_mgr, hal: mg_hal, c: mg_connection, now: number): 
  */
 function poll_accept(mgr: mg_mgr, hal: mg_hal, lc: mg_connection, now: number): void {
   if (hal.state(lc.fd) === HAL_ERROR) {
-    mg_error(lc, "listener failed");
+    const why = hal.error !== undefined ? hal.error(lc.fd) : ""; // EADDRINUSE...: the user can act on it
+    mg_error(lc, why !== "" ? "listener failed: %s" : "listener failed", why);
     return;
   }
   for (;;) {

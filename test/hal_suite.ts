@@ -248,11 +248,20 @@ export function hal_suite(name: string, hal: mg_hal, caps: hal_caps): void {
     close(l2);
   });
 
-  test("listening twice on one port: fails at once or HAL_ERROR", async () => {
+  test("listening twice on one port: fails at once or HAL_ERROR, with error() naming EADDRINUSE", async () => {
     const [l, port] = await listener();
     const l2 = track(hal.listen(loopback(port), false));
     // 127.0.0.1 binds asynchronously on Node: the failure then shows in state()
-    if (l2 >= 0) assert.ok(await until(() => hal.state(l2) === HAL_ERROR), "state " + hal.state(l2));
+    if (l2 >= 0) {
+      assert.ok(await until(() => hal.state(l2) === HAL_ERROR), "state " + hal.state(l2));
+      if (hal.error !== undefined) assert.is(hal.error(l2), "EADDRINUSE: address already in use");
+    }
+    const u = track(hal.listen(loopback(port), true));
+    const u2 = u >= 0 ? track(hal.listen(loopback(port), true)) : -1;
+    if (u2 >= 0) {
+      assert.ok(await until(() => hal.state(u2) === HAL_ERROR), "UDP state " + hal.state(u2));
+      if (hal.error !== undefined) assert.is(hal.error(u2), "EADDRINUSE: address already in use");
+    }
     close(l);
   });
 
