@@ -5,7 +5,7 @@
 // the upload is refused with the board's reason), and the session tokens of
 // two boots compared: they come from the OS's generator (boards/sim/rng.c),
 // where Math.random on lin gives the same numbers on every launch.
-// Saves test/artifacts/dashboard-lin.png. Runs in the Moddable tier.
+// Saves test/artifacts/dashboard-lin-*.png. Runs in the Moddable tier.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { mkdirSync, rmSync } from "node:fs";
@@ -88,12 +88,14 @@ test("the dashboard in headless Chromium on lin: login, live data, settings acro
     await dashboard_in_chromium({
       url: () => `http://127.0.0.1:${app.ports.tcp[0]}/`,
       pass: PASS,
-      async restart() {
+      async stop() {
         await app.stop();
+      },
+      async start() {
         app = await moddable_start(so);
       },
       upload: { bytes: 40 * 1024 + 3, expect: "refused", reason: "no OTA partition (see the partition table of the board)" },
-      picture: "dashboard-lin.png",
+      picture: "dashboard-lin",
     });
   } finally {
     await app.stop();

@@ -2,7 +2,7 @@
 // simulator (hal/node, firmware/dashboard/board_node) on 127.0.0.1: the
 // shared browser suite (test/dash_suite.ts), with a restart of the app in
 // this process, the settings read from the board's settings.json and the
-// upload compared byte for byte on disk. Saves test/artifacts/dashboard.png.
+// upload compared byte for byte on disk. Saves test/artifacts/dashboard-*.png.
 // Node-only. test/dashboard.moddable.test.ts runs the same suite on lin.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -52,13 +52,16 @@ test("the dashboard in headless Chromium on the simulator: login, live data, set
   const packer = await import(pathToFileURL(resolve("tools/pack.mjs")).href);
   files = packer.pack("firmware/dashboard/web");
   const port = await free_port();
-  let sim = start(port);
+  let sim: Sim | null = start(port);
   try {
     await dashboard_in_chromium({
       url: () => `http://127.0.0.1:${port}/`,
       pass: "s3cret",
-      async restart() {
-        stop(sim);
+      async stop() {
+        stop(sim!);
+        sim = null;
+      },
+      async start() {
         sim = start(port);
       },
       saved_settings: () => JSON.parse(readFileSync(join(dir, "settings.json"), "utf8")),
@@ -70,10 +73,10 @@ test("the dashboard in headless Chromium on the simulator: login, live data, set
           assert.not.ok(existsSync(join(dir, "uploads", name + ".part")));
         },
       },
-      picture: "dashboard.png",
+      picture: "dashboard",
     });
   } finally {
-    stop(sim);
+    if (sim !== null) stop(sim);
     rmSync(dir, { recursive: true, force: true });
   }
 });

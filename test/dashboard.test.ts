@@ -381,6 +381,22 @@ test("log: the app's lines in a fixed ring, read from a line number on", () => {
   done(r);
 });
 
+test("log lines carry their time since the app started, whole and in decimal (the log's 6-hex-digit prefix wraps after 4.7 h); the metrics the clock time of the start", () => {
+  const r = rig();
+  const t = login(r);
+  r.net.advance(5 * 3600 * 1000); // past 0x1000000 ms
+  const at = r.net.now;
+  MG_INFO("five hours in");
+  const j = JSON.parse(get(r, "/api/log", cookie(t)).body);
+  const line = j.lines.find((l: string) => l.endsWith("five hours in"));
+  assert.is(line, `${Math.floor(at - r.app.started)} 2 five hours in`);
+  assert.ok(at - r.app.started > 0x1000000);
+  for (const l of j.lines) assert.match(l, /^\d+ \d /);
+  const m = JSON.parse(get(r, "/api/stats", cookie(t)).body);
+  assert.is(m.started, mg_boot_timestamp() !== 0 ? Math.floor(mg_boot_timestamp() + r.app.started) : 0, "0 while the clock is not set");
+  done(r);
+});
+
 /** Reads the text frames out of raw server bytes (unmasked, as a server sends). */
 function frames(raw: string): string[] {
   const out: string[] = [];

@@ -64,6 +64,7 @@ import {
   mg_log_set,
   mg_log_set_fn,
   mg_mgr,
+  mg_millis,
   mg_mgr_init,
   mg_mgr_run,
   mg_now,
@@ -152,22 +153,30 @@ export class dash_settings {
 /**
  * The app's log lines in a fixed ring: line k (counting from the first ever
  * logged) sits in slot k % DASH_LOG_LINES while k >= next - DASH_LOG_LINES.
+ * Each keeps when it was logged, in ms since the app started (whole: the
+ * log's own prefix, Mongoose's 6 hex digits of mg_millis(), wraps every 4.7
+ * hours and is dropped here; and mg_millis() is the host's clock on lin), so
+ * that the page can show the time since start, or the clock time once SNTP
+ * has set it (the metrics' "started" + ms).
  */
 export class dash_log_ring {
   bytes = new Uint8Array(DASH_LOG_LINES * DASH_LOG_WIDTH);
   lens: number[] = [];
+  ms: number[] = [];
   next = 0;
   view = mg_str();
   constructor() {
-    for (let i = 0; i < DASH_LOG_LINES; i++) this.lens.push(0);
+    for (let i = 0; i < DASH_LOG_LINES; i++) this.lens.push(0), this.ms.push(0);
   }
-  add(buf: Uint8Array, ofs: number, len: number): void {
+  add(buf: Uint8Array, ofs: number, len: number, ms: number): void {
     while (len > 0 && (buf[ofs + len - 1] === 10 || buf[ofs + len - 1] === 13)) len--;
+    if (len > 7 && buf[ofs + 6] === 32 && is_hex6(buf, ofs)) (ofs += 7), (len -= 7);
     if (len > DASH_LOG_WIDTH) len = DASH_LOG_WIDTH;
     const slot = this.next % DASH_LOG_LINES;
     const at = slot * DASH_LOG_WIDTH;
     for (let i = 0; i < len; i++) this.bytes[at + i] = buf[ofs + i];
     this.lens[slot] = len;
+    this.ms[slot] = ms;
     this.next++;
   }
   /** The oldest line still kept. */
@@ -179,6 +188,15 @@ export class dash_log_ring {
     const slot = k % DASH_LOG_LINES;
     return mg_str_set(this.view, this.bytes, slot * DASH_LOG_WIDTH, this.lens[slot]);
   }
+}
+
+/** Whether buf[ofs..ofs+6) is the log prefix's six lowercase hex digits. */
+function is_hex6(buf: Uint8Array, ofs: number): boolean {
+  for (let i = 0; i < 6; i++) {
+    const c = buf[ofs + i];
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
 }
 
 /** The running app: everything made once in dash_init. */
@@ -209,6 +227,7 @@ export class dash_app {
   esc_args: any[] = [0, 0];
   esc_ap = new mg_va();
   log_cursor = 0; // the line the %M printer of log lines starts from; it leaves the next one here
+  started = 0; // mg_millis() at dash_init: the log's times count from there
   // the upload in progress (one at a time: the board has one sink)
   up_conn: mg_connection | null = null;
   up_open = false;
@@ -315,11 +334,13 @@ function metrics_json(app: dash_app): void {
   a[12] = 0;
   a[13] = app.board.name;
   a[14] = mg_boot_timestamp() !== 0 ? Math.floor(mg_now()) : 0; // 0: the clock is not set
-  frame_fmt(app, '{"t":"m","uptime":%lu,"heap_free":%lu,"heap_total":%lu,"rssi":%d,"temp":%.1f,"pin":%d,"conns":%d,"log_next":%lu,"name":%m,"board":%m,"time":%lu}');
+  a[15] = mg_boot_timestamp() !== 0 ? Math.floor(mg_boot_timestamp() + app.started) : 0; // the clock time the log's times count from
+  frame_fmt(app, '{"t":"m","uptime":%lu,"heap_free":%lu,"heap_total":%lu,"rssi":%d,"temp":%.1f,"pin":%d,"conns":%d,"log_next":%lu,"name":%m,"board":%m,"time":%lu,"started":%lu}');
 }
 
 /**
- * %M printer: `"lines":[...],"next":N`, the log lines from app.log_cursor
+ * %M printer: `"lines":[...],"next":N`, the log lines from app.log_cursor,
+ * each "<ms since the app started> <level> <message>",
  * that fit in what is left of the sink; leaves the first line not sent in
  * app.log_cursor. Registered in args as (printer, app).
  */
@@ -334,9 +355,12 @@ function print_log_lines(o: mg_xout, ap: mg_va): number {
     const before = o.n;
     if (!first) mg_xputc(o, 44);
     mg_xputc(o, 34);
-    const v = ring.line(k);
     const esc = app.esc_ap;
     esc.a = app.esc_args;
+    app.esc_args[0] = ring.ms[k % DASH_LOG_LINES];
+    esc.i = 0;
+    mg_vxprintf(o, "%lu ", esc);
+    const v = ring.line(k);
     app.esc_args[0] = v.len;
     app.esc_args[1] = v;
     esc.i = 0;
@@ -844,7 +868,7 @@ function dash_tick(app: dash_app): void {
 
 /** Installs the log ring as the log sink; lines still reach the HAL's console. */
 function log_sink(buf: Uint8Array, ofs: number, len: number, app: dash_app): void {
-  app.ring.add(buf, ofs, len);
+  app.ring.add(buf, ofs, len, Math.floor(mg_millis() - app.started));
   app.mgr.hal?.log(buf, ofs, len);
 }
 
@@ -854,6 +878,7 @@ function log_sink(buf: Uint8Array, ofs: number, len: number, app: dash_app): voi
  */
 export function dash_init(mgr: mg_mgr, opts: DashOptions): dash_app {
   const app = new dash_app(mgr, opts.board, opts.user ?? "admin", opts.pass ?? "admin", opts.files);
+  app.started = mg_millis();
   mg_log_set_fn(log_sink, app);
   rpc_init(app);
   app.settings.sntp = opts.board.sntp_server();

@@ -4,9 +4,16 @@ const $ = (id) => document.getElementById(id);
 const POINTS = 120;
 const LOG_KEEP = 300;
 const series = { temp: [], rssi: [], heap_free: [] };
+// each series' value as the chart's axis and its heading show it: with its unit
+const UNITS = { temp: (v) => v.toFixed(1) + " °C", rssi: (v) => Math.round(v) + " dBm", heap_free: (v) => bytes(v) };
 let ws = null;
 let retry = null;
+let tries = 0;
 let loggedIn = false;
+let interval = 1000;
+let lastMsg = 0;
+let started = 0; // when the app started (epoch ms), once SNTP has set the device's clock; 0 before
+const logs = []; // [ms since the app started, level, text]
 
 function showError(msg) {
   $("error").textContent = msg;
@@ -22,12 +29,12 @@ function setMsg(id, text, cls) {
   el.className = "msg" + (cls ? " " + cls : "");
 }
 
-/** fetch that turns a failed network call into a visible error and returns null. */
-async function call(path, opts) {
+/** fetch; a failed network call gives null (and a visible error unless quiet). */
+async function call(path, opts, quiet) {
   try {
     return await fetch(path, Object.assign({ credentials: "same-origin" }, opts || {}));
   } catch (e) {
-    showError("Cannot reach the device: " + e.message);
+    if (!quiet) showError("Cannot reach the device: " + e.message);
     return null;
   }
 }
@@ -41,16 +48,18 @@ async function reason(r) {
 }
 
 function show(view) {
-  $("login").hidden = view !== "login";
-  $("dash").hidden = view !== "dash";
+  for (const v of ["loading", "login", "dash"]) $(v).hidden = view !== v;
   $("session").hidden = view !== "dash";
 }
 
-async function boot() {
-  const r = await call("/api/settings");
-  if (r === null) return;
+/** Asks for the settings: the dashboard, the login, or (the device unreachable) another try later. */
+async function start() {
+  const r = await call("/api/settings", null, true);
+  if (r === null) return again();
+  tries = 0;
   if (r.status === 401) {
     loggedIn = false;
+    offline(false);
     show("login");
     $("pass").focus();
     return;
@@ -62,6 +71,13 @@ async function boot() {
   connect();
 }
 
+/** The device did not answer: try again in 1, 2, 4... up to 10 s, saying so. */
+function again() {
+  const s = Math.min(10, 2 ** tries++);
+  if (!$("loading").hidden) $("loadmsg").textContent = "The device does not answer; trying again in " + s + " s…";
+  if (retry === null) retry = setTimeout(() => { retry = null; start(); }, s * 1000);
+}
+
 function fillSettings(s) {
   $("s-name").value = s.device_name;
   $("s-level").value = String(s.log_level);
@@ -70,6 +86,7 @@ function fillSettings(s) {
   $("s-sntp").value = s.sntp || "";
   $("title").textContent = s.device_name;
   document.title = s.device_name + " · dashboard";
+  interval = s.interval_ms;
 }
 
 // --- login ---------------------------------------------------------------------
@@ -83,7 +100,7 @@ $("loginform").addEventListener("submit", async (ev) => {
   if (!r.ok) return showError("Login: " + (await reason(r)));
   $("pass").value = "";
   clearError();
-  boot();
+  start();
 });
 
 $("logout").addEventListener("click", async () => {
@@ -94,17 +111,30 @@ $("logout").addEventListener("click", async () => {
 });
 
 // --- live data -------------------------------------------------------------------
-function live(on, text) {
-  $("live").className = "dot" + (on ? " on" : "");
+function live(cls, text) {
+  $("live").className = "dot" + (cls ? " " + cls : "");
   $("livetext").textContent = text;
+}
+/** Offline: the values stay, greyed, and the header says it reconnects. */
+function offline(on) {
+  document.body.classList.toggle("offline", on);
+  if (on) live("wait", "reconnecting…");
 }
 
 function connect() {
   if (ws) return;
   const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/websocket";
   ws = new WebSocket(url);
-  ws.onopen = () => live(true, "live");
+  ws.onopen = () => {
+    offline(false);
+    live("on", "live");
+    lastMsg = Date.now();
+    // the device sends the lines it keeps from the start again (after a restart, its new ones)
+    logs.length = 0;
+    drawLog();
+  };
   ws.onmessage = (ev) => {
+    lastMsg = Date.now();
     let m;
     try {
       m = JSON.parse(ev.data);
@@ -116,11 +146,17 @@ function connect() {
   };
   ws.onclose = () => {
     ws = null;
-    live(false, "offline");
-    // a restart or a lost link: try again; boot() shows the login if the token is gone
-    if (loggedIn && retry === null) retry = setTimeout(() => { retry = null; boot(); }, 2000);
+    // a restart or a lost link: try again; start() shows the login if the session is gone
+    if (loggedIn) {
+      offline(true);
+      again();
+    }
   };
 }
+// A device that drops off the network closes nothing: silence for three intervals is offline too.
+setInterval(() => {
+  if (ws && ws.readyState === 1 && Date.now() - lastMsg > Math.max(3 * interval, 5000)) ws.close();
+}, 1000);
 
 function uptime(ms) {
   let s = Math.floor(ms / 1000);
@@ -134,19 +170,35 @@ function bytes(n) {
   return n < 1048576 ? (n / 1024).toFixed(1) + " KB" : (n / 1048576).toFixed(1) + " MB";
 }
 
+/** A tile's value, its unit in smaller type: "22.4 °C". */
+function tile(id, text) {
+  const sp = text.lastIndexOf(" ");
+  const u = document.createElement("span");
+  u.className = "u";
+  u.textContent = sp > 0 ? text.slice(sp) : "";
+  $(id).replaceChildren(sp > 0 ? text.slice(0, sp) : text, u);
+}
+
 function metrics(m) {
   $("m-uptime").textContent = uptime(m.uptime);
-  $("m-heap").textContent = bytes(m.heap_free);
+  tile("m-heap", bytes(m.heap_free));
   $("m-heapof").textContent = "of " + bytes(m.heap_total);
-  $("m-rssi").textContent = m.rssi ? m.rssi + " dBm" : "no Wi-Fi";
-  $("m-temp").textContent = m.temp.toFixed(1) + " °C";
+  if (m.rssi) tile("m-rssi", m.rssi + " dBm");
+  else $("m-rssi").textContent = "no Wi-Fi";
+  tile("m-temp", m.temp.toFixed(1) + " °C");
   $("m-pin").textContent = m.pin ? "HIGH" : "LOW";
   $("m-conns").textContent = m.conns;
-  $("m-time").textContent = m.time ? new Date(m.time).toISOString().slice(0, 19).replace("T", " ") : "not synced";
+  const iso = m.time ? new Date(m.time).toISOString() : "";
+  $("m-time").textContent = m.time ? iso.slice(11, 19) : "–";
+  $("m-date").textContent = m.time ? iso.slice(0, 10) : "not synced";
   $("title").textContent = m.name;
+  if ((m.started || 0) !== started) {
+    started = m.started || 0;
+    drawLog(); // the clock was set: every line gets its clock time
+  }
   push("temp", m.temp);
   push("rssi", m.rssi);
-  push("heap_free", m.heap_free / 1024);
+  push("heap_free", m.heap_free);
   draw();
 }
 function push(k, v) {
@@ -163,24 +215,29 @@ function draw() {
   const g = cv.getContext("2d");
   g.setTransform(dpr, 0, 0, dpr, 0, 0);
   g.clearRect(0, 0, w, h);
-  const a = series[$("series").value];
-  const L = 46, R = 8, T = 8, B = 18;
+  const k = $("series").value, a = series[k], fmt = UNITS[k];
+  $("chartnow").textContent = a.length ? fmt(a[a.length - 1]) : "";
   let lo = Math.min.apply(null, a), hi = Math.max.apply(null, a);
   if (!isFinite(lo)) { lo = 0; hi = 1; }
-  if (hi - lo < 1) { hi += 0.5; lo -= 0.5; }
+  const span = k === "heap_free" ? 1024 : 1; // the smallest range drawn: 1 °C, 1 dBm, 1 KB
+  if (hi - lo < span) { hi += span / 2; lo -= span / 2; }
   const pad = (hi - lo) * 0.1; lo -= pad; hi += pad;
+  g.font = "11px system-ui, sans-serif";
+  const ticks = [0, 1, 2, 3, 4].map((i) => lo + ((hi - lo) * i) / 4);
+  const L = 10 + Math.max.apply(null, ticks.map((v) => g.measureText(fmt(v)).width)), R = 8, T = 8, B = 18;
   const x = (i) => L + (i * (w - L - R)) / (POINTS - 1);
   const y = (v) => T + ((hi - v) * (h - T - B)) / (hi - lo);
-  g.font = "11px system-ui, sans-serif";
   g.fillStyle = "#6b7585";
   g.strokeStyle = "#e2e6ec";
   g.lineWidth = 1;
-  for (let k = 0; k <= 4; k++) {
-    const v = lo + ((hi - lo) * k) / 4, yy = Math.round(y(v)) + 0.5;
+  for (const v of ticks) {
+    const yy = Math.round(y(v)) + 0.5;
     g.beginPath(); g.moveTo(L, yy); g.lineTo(w - R, yy); g.stroke();
-    g.fillText(v.toFixed(1), 4, yy + 4);
+    g.fillText(fmt(v), 4, yy + 4);
   }
-  g.fillText(POINTS + " samples", w - R - 70, h - 4);
+  g.textAlign = "right";
+  g.fillText("last " + POINTS + " samples", w - R, h - 4);
+  g.textAlign = "left";
   if (a.length < 2) return;
   const off = POINTS - a.length;
   g.beginPath();
@@ -197,14 +254,48 @@ function draw() {
 $("series").addEventListener("change", draw);
 window.addEventListener("resize", draw);
 
+// --- the log: "<ms since start> <level> <text>" from the device --------------------
+const zpad = (n, w) => String(n).padStart(w, "0");
+/** The clock time (UTC) once the device's clock is set, else the uptime: h:mm:ss.mmm. */
+function stamp(ms) {
+  if (started) return new Date(started + ms).toISOString().slice(11, 23);
+  const h = Math.floor(ms / 3600000);
+  return h + ":" + zpad(Math.floor(ms / 60000) % 60, 2) + ":" + zpad(Math.floor(ms / 1000) % 60, 2) + "." + zpad(ms % 1000, 3);
+}
+const LEVEL = ["", "E", "I", "D", "V"];
+function logLine(pre, e) {
+  const d = document.createElement("div");
+  const t = document.createElement("i");
+  t.textContent = stamp(e[0]) + " " + (LEVEL[e[1]] || e[1]) + " ";
+  if (started) t.title = new Date(started + e[0]).toISOString();
+  d.className = "l" + e[1];
+  d.append(t, e[2]);
+  pre.appendChild(d);
+}
+function drawLog() {
+  const pre = $("log");
+  pre.textContent = "";
+  for (const e of logs) logLine(pre, e);
+  pre.scrollTop = pre.scrollHeight;
+  $("logclock").textContent = started ? "times in UTC" : "times since start (clock not set)";
+}
+drawLog();
 function logLines(lines) {
   const pre = $("log");
   const stick = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
-  for (const l of lines) pre.appendChild(document.createTextNode(l + "\n"));
-  while (pre.childNodes.length > LOG_KEEP) pre.removeChild(pre.firstChild);
+  for (const l of lines) {
+    const m = /^(\d+) (\d) ([^]*)$/.exec(l);
+    const e = m ? [Number(m[1]), Number(m[2]), m[3]] : [0, 0, l];
+    logs.push(e);
+    logLine(pre, e);
+  }
+  while (logs.length > LOG_KEEP) logs.shift(), pre.removeChild(pre.firstChild);
   if (stick) pre.scrollTop = pre.scrollHeight;
 }
-$("clearlog").addEventListener("click", () => ($("log").textContent = ""));
+$("clearlog").addEventListener("click", () => {
+  logs.length = 0;
+  drawLog();
+});
 
 // --- settings ----------------------------------------------------------------------
 $("settings").addEventListener("submit", async (ev) => {
@@ -258,4 +349,4 @@ $("upload").addEventListener("submit", (ev) => {
   x.send(fd);
 });
 
-boot();
+start();
