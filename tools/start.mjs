@@ -220,6 +220,7 @@ async function start_dashboard() {
     boot();
   };
   const port = await boot();
+  opts.port = port; // a reboot binds the same port again, as a device would (port 0 included)
   const shown = opts.host === "0.0.0.0" || opts.host === "::" ? "127.0.0.1" : host;
   console.log(`\nDevice dashboard: http${tls ? "s" : ""}://${shown}:${port}   login: ${opts.user} / ${opts.pass}   data: ${opts.data}\n`);
 }
