@@ -166,11 +166,17 @@ export class dash_log_ring {
   next = 0;
   view = mg_str();
   constructor() {
-    for (let i = 0; i < DASH_LOG_LINES; i++) this.lens.push(0), this.ms.push(0);
+    for (let i = 0; i < DASH_LOG_LINES; i++) {
+      this.lens.push(0);
+      this.ms.push(0);
+    }
   }
   add(buf: Uint8Array, ofs: number, len: number, ms: number): void {
     while (len > 0 && (buf[ofs + len - 1] === 10 || buf[ofs + len - 1] === 13)) len--;
-    if (len > 7 && buf[ofs + 6] === 32 && is_hex6(buf, ofs)) (ofs += 7), (len -= 7);
+    if (len > 7 && buf[ofs + 6] === 32 && is_hex6(buf, ofs)) {
+      ofs += 7; // the log's prefix: ms is kept instead
+      len -= 7;
+    }
     if (len > DASH_LOG_WIDTH) len = DASH_LOG_WIDTH;
     const slot = this.next % DASH_LOG_LINES;
     const at = slot * DASH_LOG_WIDTH;
@@ -339,10 +345,10 @@ function metrics_json(app: dash_app): void {
 }
 
 /**
- * %M printer: `"lines":[...],"next":N`, the log lines from app.log_cursor,
- * each "<ms since the app started> <level> <message>",
- * that fit in what is left of the sink; leaves the first line not sent in
- * app.log_cursor. Registered in args as (printer, app).
+ * %M printer: `"lines":[...],"next":N`, the log lines from app.log_cursor
+ * that fit in what is left of the sink, each "<ms since the app started>
+ * <level> <message>"; leaves the first line not sent in app.log_cursor.
+ * Registered in args as (printer, app).
  */
 function print_log_lines(o: mg_xout, ap: mg_va): number {
   const app = ap.a[ap.i++] as dash_app;

@@ -144,18 +144,23 @@ function connect() {
     if (m.t === "m") metrics(m);
     else if (m.t === "log") logLines(m.lines);
   };
-  ws.onclose = () => {
-    ws = null;
-    // a restart or a lost link: try again; start() shows the login if the session is gone
-    if (loggedIn) {
-      offline(true);
-      again();
-    }
-  };
+  ws.onclose = lost;
+}
+/** A restart or a lost link: try again; start() shows the login if the session is gone. */
+function lost() {
+  if (ws) ws.onclose = ws.onmessage = null;
+  ws = null;
+  if (loggedIn) {
+    offline(true);
+    again();
+  }
 }
 // A device that drops off the network closes nothing: silence for three intervals is offline too.
 setInterval(() => {
-  if (ws && ws.readyState === 1 && Date.now() - lastMsg > Math.max(3 * interval, 5000)) ws.close();
+  if (ws && ws.readyState === 1 && Date.now() - lastMsg > Math.max(3 * interval, 5000)) {
+    ws.close();
+    lost();
+  }
 }, 1000);
 
 function uptime(ms) {
