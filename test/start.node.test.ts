@@ -94,9 +94,13 @@ interface Run {
   until(re: RegExp, ms: number): Promise<void>;
 }
 
+/** Every launcher started here, stopped at the end whatever happened (one that should have exited may not have). */
+const started: ChildProcess[] = [];
+
 /** `node tools/start.mjs args` (what `npm start -- args` runs). */
 function start(args: string[]): Run {
   const p = spawn(process.execPath, ["tools/start.mjs", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  started.push(p);
   let out = "";
   p.stdout!.on("data", (d) => (out += d));
   p.stderr!.on("data", (d) => (out += d));
@@ -155,7 +159,7 @@ test.before(async () => {
 });
 
 test.after(() => {
-  app?.p.kill("SIGKILL");
+  for (const p of started) if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
 });
 
 test("TCP echo (what `nc 127.0.0.1 <port+1>` does): 100 KB back intact", async () => {
