@@ -452,9 +452,16 @@ function start_once(sdk: moddable_sdk_t, so: string, timeout_ms: number): Promis
   // our own X authority file: xvfb-run then makes no temporary folder to leave behind
   const dir = join(OUT, "run");
   mkdirSync(dir, { recursive: true });
-  const auth = join(dir, `${process.pid}-${runs++}.xauth`);
+  const id = `${process.pid}-${runs++}`;
+  const auth = join(dir, `${id}.xauth`);
+  // mcsim copies the app to $XDG_CONFIG_HOME/tech.moddable.mcsim/mc.so and
+  // dlopens the copy: two mcsim sharing that folder overwrite each other's
+  // library while it loads (SIGBUS or SIGSEGV in the dynamic loader, seen
+  // here about once in 25 starts three at a time). Each run gets its own.
+  const config = join(dir, `${id}.config`);
+  mkdirSync(config, { recursive: true });
   const p = spawn("xvfb-run", ["-a", "-f", auth, "stdbuf", "-oL", "-eL", join(sdk.bin, "mcsim"), so], {
-    env: moddable_env(sdk),
+    env: { ...moddable_env(sdk), XDG_CONFIG_HOME: config },
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -485,6 +492,7 @@ function start_once(sdk: moddable_sdk_t, so: string, timeout_ms: number): Promis
       exited = true;
       live.delete(p);
       rmSync(auth, { force: true });
+      rmSync(config, { recursive: true, force: true });
       r();
     }),
   );
